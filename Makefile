@@ -1,0 +1,46 @@
+# hotline: two commands for a fresh machine.
+#   make run   create .venv, install hotline with its bundled offline model, start `hotline serve`
+#   make test  install what the tests need (Python extras, Debian packages) and run the whole suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: run test install install-test system-deps lint typecheck bench clean
+
+run: $(STAMP)
+	$(BIN)/hotline serve
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+install-test: $(TSTAMP)
+
+system-deps:
+	./scripts/system-deps.sh
+
+test: install-test system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check hotline transcriber tests bench
+	$(BIN)/ruff format --check hotline transcriber tests bench
+
+typecheck: install-test
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""The error tree. Every error hotline raises on purpose is a ``HotlineError``.
+
+    HotlineError
+     ├── ConfigError          a setting is missing or malformed
+     ├── InputError           a user's input (a file, an argument) cannot be used
+     │    └── RecordingRejected   the file is not a usable recording
+     ├── StorageError         the database or the evidence store failed
+     │    ├── EvidenceError        write-once evidence store
+     │    ├── NotMigrated          the database schema is older than the code
+     │    └── NotFound             a row asked for by id does not exist
+     ├── PBXError             the Asterisk link (AMI)
+     │    ├── AMIProtocolError     a frame from Asterisk that cannot be parsed
+     │    └── AMILoginError        Asterisk refused our credentials (not retried)
+     ├── SIPError             the built-in SIP line
+     ├── TranscriptionError   speech to text (wraps ``transcriber.TranscriptionError``)
+     └── DeliveryError        webhook delivery to the case system
+
+A user-facing message says what was wrong and what to do; the CLI prints it on one
+line and exits 2 (bad input) or 1 (a failed check); it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HotlineError(Exception):
+    """Root of every error hotline raises on purpose."""
+
+
+class ConfigError(HotlineError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class InputError(HotlineError):
+    """Input from a user cannot be used (missing file, bad argument)."""
+
+
+class RecordingRejected(InputError):
+    """A file offered as a recording is not one we can seal (empty, truncated, not audio)."""
+
+
+class StorageError(HotlineError):
+    """The database or the evidence store failed."""
+
+
+class EvidenceError(StorageError):
+    """The write-once evidence store could not take or give a file."""
+
+
+class NotMigrated(StorageError):
+    """The database schema is older than this version of hotline."""
+
+
+class NotFound(StorageError):
+    """No row with the id asked for."""
+
+
+class PBXError(HotlineError):
+    """The link to the Asterisk PBX failed."""
+
+
+class AMIProtocolError(PBXError):
+    """Asterisk (or whatever answered) sent bytes that are not a valid AMI message."""
+
+
+class AMILoginError(PBXError):
+    """Asterisk refused the AMI credentials. Retrying will not help."""
+
+
+class SIPError(HotlineError):
+    """The built-in SIP line failed."""
+
+
+class TranscriptionError(HotlineError):
+    """Speech to text failed for a recording."""
+
+
+class DeliveryError(HotlineError):
+    """A webhook could not be delivered to the case system."""

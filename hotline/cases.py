@@ -1,0 +1,230 @@
+"""Cases: numbering, lookups, and the JSON shape that the CLI, the API and webhooks share.
+
+A case's JSON carries its number, status, caller, times, its recordings (SHA-256,
+duration, content type) and the latest transcript (text and segments) when there is one.
+
+May import: ``hotline.store``, ``hotline.errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hotline.errors import NotFound
+from hotline.store.tables import Call, Case, Job, Recording, Transcript
+
+CASE_FIELDS = (
+    "reporter_name",
+    "reporter_contact",
+    "reporter_anonymous",
+    "wants_feedback",
+    "entity_name",
+    "entity_credit_code",
+    "entity_address",
+    "entity_industry",
+    "category",
+    "description",
+    "evidence_leads",
+    "operator_notes",
+    "operator",
+    "handler",
+    "confidentiality",
+    "long_term",
+    "long_term_reason",
+    "external_number",
+    "external_status",
+    "external_stage",
+)
+
+
+async def next_case_number(session: AsyncSession, prefix: str, when: datetime, tz: tzinfo) -> str:
+    """``HL-2026-000123``: per-prefix, per-year sequence, unique across processes."""
+    year = when.astimezone(tz).year
+    name = f"case:{prefix}:{year}"
+    # One statement that both SQLite (3.35+) and PostgreSQL run atomically.
+    conn = await session.connection()
+    value = (
+        await conn.execute(
+            text(
+                "INSERT INTO counters (name, value) VALUES (:name, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 "
+                "RETURNING value"
+            ),
+            {"name": name},
+        )
+    ).scalar_one()
+    return f"{prefix}-{year}-{int(value):06d}"
+
+
+async def get_case(session: AsyncSession, ref: str | int) -> Case:
+    """A case by id (``12``) or number (``HL-2026-000012``)."""
+    if isinstance(ref, int) or str(ref).isdigit():
+        case = await session.get(Case, int(ref))
+    else:
+        case = (await session.exec(select(Case).where(col(Case.number) == str(ref)))).first()
+    if case is None:
+        raise NotFound(f"no case {ref}")
+    return case
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A case with what its JSON needs, loaded in a few queries."""
+
+    case: Case
+    call: Call
+    recordings: Sequence[Recording]
+    transcripts: Sequence[Transcript]
+    """Latest version per recording, in recording order."""
+    jobs: Sequence[Job]
+
+
+async def load_views(session: AsyncSession, cases: Sequence[Case]) -> list[CaseView]:
+    if not cases:
+        return []
+    case_ids = [c.id for c in cases]
+    call_ids = [c.call_id for c in cases]
+    calls = {
+        c.id: c for c in (await session.exec(select(Call).where(col(Call.id).in_(call_ids)))).all()
+    }
+    recs = (
+        await session.exec(
+            select(Recording)
+            .where(col(Recording.call_id).in_(call_ids))
+            .order_by(col(Recording.call_id), col(Recording.sequence), col(Recording.id))
+        )
+    ).all()
+    transcripts = (
+        await session.exec(
+            select(Transcript)
+            .where(col(Transcript.case_id).in_(case_ids))
+            .order_by(col(Transcript.recording_id), col(Transcript.version))
+        )
+    ).all()
+    latest: dict[int, Transcript] = {}
+    for t in transcripts:
+        latest[t.recording_id] = t  # ordered by version: the last one wins
+    jobs = (
+        await session.exec(select(Job).where(col(Job.case_id).in_(case_ids)).order_by(col(Job.id)))
+    ).all()
+    views = []
+    for case in cases:
+        case_recs = [r for r in recs if r.call_id == case.call_id]
+        views.append(
+            CaseView(
+                case=case,
+                call=calls[case.call_id],
+                recordings=case_recs,
+                transcripts=[latest[r.id] for r in case_recs if r.id in latest],
+                jobs=[j for j in jobs if j.case_id == case.id],
+            )
+        )
+    return views
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def recording_json(rec: Recording) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "sha256": rec.sha256,
+        "duration": round(rec.duration, 3),
+        "content_type": rec.content_type,
+        "codec": rec.codec,
+        "sample_rate": rec.sample_rate,
+        "channels": rec.channels,
+        "size": rec.size,
+        "sequence": rec.sequence,
+        "leg": rec.leg,
+        "sealed_at": _iso(rec.sealed_at),
+    }
+
+
+def transcript_json(view: CaseView) -> dict[str, Any] | None:
+    """The case's latest transcript; several recordings are joined on one timeline."""
+    if not view.transcripts:
+        return None
+    offsets: dict[int | None, float] = {}
+    elapsed = 0.0
+    for rec in view.recordings:
+        offsets[rec.id] = elapsed
+        elapsed += rec.duration
+    segments: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for t in view.transcripts:
+        shift = offsets.get(t.recording_id, 0.0)
+        for seg in t.segments:
+            segments.append(
+                {
+                    **seg,
+                    "start": round(float(seg["start"]) + shift, 3),
+                    "end": round(float(seg["end"]) + shift, 3),
+                    "recording_id": t.recording_id,
+                }
+            )
+        if t.text:
+            texts.append(t.text)
+    newest = max(view.transcripts, key=lambda t: t.created_at)
+    return {
+        "version": max(t.version for t in view.transcripts),
+        "source": newest.source,
+        "author": newest.author,
+        "language": newest.language,
+        "model": newest.model,
+        "created_at": _iso(newest.created_at),
+        "text": "\n".join(texts),
+        "segments": segments,
+    }
+
+
+def case_json(view: CaseView) -> dict[str, Any]:
+    case, call = view.case, view.call
+    return {
+        "id": case.id,
+        "number": case.number,
+        "status": case.status,
+        "caller": {"number": call.caller_raw, "e164": call.caller_e164, "name": call.caller_name},
+        "created_at": _iso(case.created_at),
+        "updated_at": _iso(case.updated_at),
+        "call": {
+            "source": call.source,
+            "callee": call.callee,
+            "state": call.state,
+            "started_at": _iso(call.started_at),
+            "answered_at": _iso(call.answered_at),
+            "ended_at": _iso(call.ended_at),
+        },
+        "recording": recording_json(view.recordings[0]) if view.recordings else None,
+        "recordings": [recording_json(r) for r in view.recordings],
+        "transcript": transcript_json(view),
+        "jobs": [
+            {
+                "id": j.id,
+                "kind": j.kind,
+                "status": j.status,
+                "attempts": j.attempts,
+                "last_error": j.last_error or None,
+            }
+            for j in view.jobs
+        ],
+        **{name: getattr(case, name) for name in CASE_FIELDS},
+        "forwarded_at": _iso(case.forwarded_at),
+    }
+
+
+async def list_cases(
+    session: AsyncSession, *, limit: int = 100, offset: int = 0, status: str | None = None
+) -> list[Case]:
+    query = select(Case).order_by(col(Case.id).desc()).limit(limit).offset(offset)
+    if status:
+        query = query.where(col(Case.status) == status)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,188 @@
+"""The ``hotline`` command.
+
+Exit codes: 0 ok, 1 a check failed (or the service could not do its work), 2 bad usage
+or input, with a one-line reason on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hotline import __version__
+from hotline.config import Settings, load_settings
+from hotline.errors import (
+    ConfigError,
+    EvidenceError,
+    HotlineError,
+    InputError,
+    NotFound,
+    NotMigrated,
+)
+from hotline.logs import setup_logging
+
+log = logging.getLogger("hotline")
+
+EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hotline",
+        description="Record every hotline call in full, seal it, transcribe it, forward it.",
+    )
+    p.add_argument("--version", action="version", version=f"hotline {__version__}")
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML settings file (also $HOTLINE_CONFIG); env wins"
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("serve", help="run the service: web UI, API, worker, call sources")
+    sub.add_parser("worker", help="run a worker: transcription and delivery jobs")
+
+    ingest = sub.add_parser("ingest", help="import recordings as calls and open draft cases")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("--caller", required=True, metavar="NUMBER", help="the caller's number")
+    ingest.add_argument(
+        "--started-at",
+        type=_iso_time,
+        metavar="ISO8601",
+        help="when the call started (default: the file's modification time minus its length)",
+    )
+    ingest.add_argument("--wait", action="store_true", help="return once transcripts are attached")
+    ingest.add_argument("--timeout", type=float, default=1800.0, help="seconds --wait waits")
+    ingest.add_argument("--json", action="store_true", help="machine-readable output")
+
+    cases = sub.add_parser("cases", help="list cases, newest first")
+    cases.add_argument("--status", help="only cases in this status (draft, forwarded, …)")
+    cases.add_argument("--limit", type=int, default=50)
+    cases.add_argument("--json", action="store_true")
+
+    case = sub.add_parser("case", help="one case")
+    case_sub = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
+    show = case_sub.add_parser("show", help="show a case with its recording and transcript")
+    show.add_argument("id", help="case id or number (HL-2026-000001)")
+    show.add_argument("--json", action="store_true")
+
+    verify = sub.add_parser("verify", help="re-hash every recording and check the audit chain")
+    verify.add_argument("--json", action="store_true")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply pending migrations")
+    db_sub.add_parser("status", help="show the schema revision")
+
+    sub.add_parser("doctor", help="check settings, database, evidence store and model")
+    return p
+
+
+def _iso_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} has no time zone (add Z or +08:00)")
+    return parsed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        return _fail(exc, EXIT_USAGE)
+    long_running = args.command in {"serve", "worker"}
+    setup_logging(settings, quiet=not long_running)
+    try:
+        code = asyncio.run(_dispatch(args, settings))
+        if long_running:
+            _exit_past_busy_threads(code)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except (InputError, ConfigError, NotFound, NotMigrated) as exc:
+        return _fail(exc, EXIT_USAGE)
+    except (EvidenceError, HotlineError) as exc:
+        return _fail(exc, EXIT_CHECK)
+
+
+def _exit_past_busy_threads(code: int) -> None:
+    """A transcription still running on a daemon thread after a graceful stop (its job
+    already handed back) must not keep the process alive, nor run during interpreter
+    teardown: leave at once."""
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _fail(exc: BaseException, code: int) -> int:
+    print(f"hotline: error: {exc}", file=sys.stderr)
+    return code
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline import commands
+
+    match args.command:
+        case "serve":
+            from hotline.service import serve
+
+            await serve(settings)
+            return EXIT_OK
+        case "worker":
+            from hotline.service import run_worker
+
+            await run_worker(settings)
+            return EXIT_OK
+        case "ingest":
+            return await commands.ingest(
+                settings,
+                args.files,
+                caller=args.caller,
+                started_at=args.started_at,
+                wait=args.wait,
+                wait_seconds=args.timeout,
+                as_json=args.json,
+                actor=f"cli:{_user()}",
+            )
+        case "cases":
+            return await commands.cases(
+                settings, status=args.status, limit=args.limit, as_json=args.json
+            )
+        case "case":
+            return await commands.case_show(settings, args.id, as_json=args.json)
+        case "verify":
+            return await commands.verify(settings, as_json=args.json)
+        case "db":
+            return await commands.db(settings, args.db_command)
+        case "doctor":
+            return await commands.doctor(settings)
+    raise AssertionError(args.command)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,324 @@
+"""What the one-shot CLI commands do (``cli.py`` parses; this module acts and prints)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from hotline.cases import case_json, get_case, list_cases, load_views
+from hotline.config import Settings
+from hotline.errors import HotlineError, RecordingRejected
+from hotline.evidence.verify import verify as run_verify
+from hotline.intake import TRANSCRIBE, IngestResult
+from hotline.service import Hotline
+from hotline.store.tables import Job, JobStatus, Recording
+
+EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
+
+
+def _print_json(data: Any) -> None:
+    from hotline.cli import print_json
+
+    print_json(data)
+
+
+def _err(message: str) -> None:
+    print(f"hotline: error: {message}", file=sys.stderr)
+
+
+async def ingest(
+    settings: Settings,
+    files: Sequence[Path],
+    *,
+    caller: str,
+    started_at: datetime | None,
+    wait: bool,
+    wait_seconds: float,
+    as_json: bool,
+    actor: str,
+) -> int:
+    core = Hotline(settings)
+    await core.open()
+    try:
+        results: list[tuple[Path, IngestResult]] = []
+        rejected = 0
+        for path in files:
+            try:
+                result = await core.intake.ingest_file(
+                    path, caller=caller, started_at=started_at, actor=actor
+                )
+            except RecordingRejected as exc:
+                _err(str(exc))
+                rejected += 1
+                continue
+            results.append((path, result))
+            if result.duplicate and not as_json:
+                print(
+                    f"{path}: already sealed as recording {result.recording.sha256[:12]}… "
+                    f"of case {result.case.number}; nothing new stored",
+                    file=sys.stderr,
+                )
+        timed_out = False
+        if wait and results:
+            timed_out = not await _wait_for_transcripts(
+                core, [r.case.id for _, r in results if r.case.id is not None], wait_seconds
+            )
+        async with core.db.session() as s:
+            views = await load_views(s, [r.case for _, r in results])
+        if as_json:
+            _print_json(
+                [
+                    {"file": str(path), "duplicate": r.duplicate, "case": case_json(view)}
+                    for (path, r), view in zip(results, views, strict=True)
+                ]
+            )
+        else:
+            for (_, r), view in zip(results, views, strict=True):
+                _print_case_line(case_json(view), settings, new=not r.duplicate)
+        if timed_out:
+            _err(f"transcription not finished after {wait_seconds:.0f} s; the jobs stay queued")
+            return EXIT_CHECK
+        if rejected:
+            return EXIT_USAGE
+        if wait and any(
+            j["status"] == JobStatus.FAILED for v in views for j in case_json(v)["jobs"]
+        ):
+            return EXIT_CHECK
+        return EXIT_OK
+    finally:
+        await core.close()
+
+
+async def _wait_for_transcripts(core: Hotline, case_ids: list[int], seconds: float) -> bool:
+    """Run the cases' transcription jobs here (another worker may take them first) and
+    return when each is done or failed; False on timeout."""
+    async with core.db.session() as s:
+        job_ids = [
+            j.id
+            for j in (
+                await s.exec(
+                    select(Job).where(col(Job.case_id).in_(case_ids), col(Job.kind) == TRANSCRIBE)
+                )
+            ).all()
+            if j.id is not None
+        ]
+    worker = core.worker(only_ids=job_ids)
+    await worker.start()
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            async with core.db.session() as s:
+                pending = (
+                    await s.exec(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(
+                            col(Job.id).in_(job_ids),
+                            col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                        )
+                    )
+                ).one()
+            if not pending:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+    finally:
+        await worker.stop()
+
+
+def _local(iso: str | None, settings: Settings) -> str:
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _job_state(case: dict[str, Any]) -> str:
+    jobs = [j for j in case["jobs"] if j["kind"] == TRANSCRIBE]
+    if not jobs:
+        return "-"
+    job = jobs[-1]
+    if job["status"] == JobStatus.FAILED:
+        return f"transcription failed: {job['last_error']}"
+    return f"transcription {job['status']}"
+
+
+def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = True) -> None:
+    rec = case["recording"] or {}
+    print(
+        f"{case['number']}  {case['status']:<12} caller {case['caller']['number'] or '-':<16} "
+        f"{_local(case['created_at'], settings)}  {rec.get('duration', 0):7.2f} s  "
+        f"sha256 {rec.get('sha256', '')[:12]}…{'' if new else '  (already sealed)'}"
+    )
+    transcript = case["transcript"]
+    if transcript:
+        text = transcript["text"].replace("\n", " ")
+        print(f"    v{transcript['version']}: {text[:100]}{'…' if len(text) > 100 else ''}")
+    else:
+        print(f"    {_job_state(case)}")
+
+
+async def cases(settings: Settings, *, status: str | None, limit: int, as_json: bool) -> int:
+    core = Hotline(settings)
+    await core.open()
+    try:
+        async with core.db.session() as s:
+            views = await load_views(s, await list_cases(s, limit=limit, status=status))
+        data = [case_json(v) for v in views]
+    finally:
+        await core.close()
+    if as_json:
+        _print_json(data)
+    elif not data:
+        print("no cases")
+    else:
+        for case in data:
+            _print_case_line(case, settings)
+    return EXIT_OK
+
+
+async def case_show(settings: Settings, ref: str, *, as_json: bool) -> int:
+    core = Hotline(settings)
+    await core.open()
+    try:
+        async with core.db.session() as s:
+            (view,) = await load_views(s, [await get_case(s, ref)])
+        data = case_json(view)
+    finally:
+        await core.close()
+    if as_json:
+        _print_json(data)
+        return EXIT_OK
+    print(f"{data['number']}  ({data['status']})")
+    print(f"  caller      {data['caller']['number']}  {data['caller']['e164'] or ''}")
+    print(
+        f"  call        {_local(data['call']['started_at'], settings)} → "
+        f"{_local(data['call']['ended_at'], settings)}  via {data['call']['source']}"
+    )
+    for rec in data["recordings"]:
+        print(
+            f"  recording   {rec['sha256']}  {rec['duration']:.2f} s  {rec['content_type']} "
+            f"({rec['codec']}, {rec['sample_rate']} Hz, {rec['channels']} ch)"
+        )
+    transcript = data["transcript"]
+    if transcript is None:
+        print(f"  transcript  {_job_state(data)}")
+    else:
+        print(
+            f"  transcript  v{transcript['version']} ({transcript['source']}, "
+            f"{transcript['language']}, {transcript['model']})"
+        )
+        for seg in transcript["segments"]:
+            who = f"{seg['speaker']}: " if seg.get("speaker") else ""
+            print(f"    [{seg['start']:7.2f} – {seg['end']:7.2f}] {who}{seg['text']}")
+    return EXIT_OK
+
+
+async def verify(settings: Settings, *, as_json: bool) -> int:
+    core = Hotline(settings)
+    await core.open()
+    try:
+        async with core.db.session() as s:
+            total = (await s.exec(select(func.coalesce(func.sum(Recording.size), 0)))).one()
+        bar = None
+        if not as_json and sys.stderr.isatty() and int(total) > 0:
+            from tqdm import tqdm
+
+            bar = tqdm(total=int(total), unit="B", unit_scale=True, desc="verifying", leave=False)
+        report = await run_verify(core.db, core.store, progress=bar.update if bar else None)
+        if bar is not None:
+            bar.close()
+    finally:
+        await core.close()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        rate = report.bytes_hashed / report.seconds / 1e6 if report.seconds else 0.0
+        megabytes = report.bytes_hashed / 1e6
+        print(
+            f"{report.recordings_checked} recordings re-hashed ({megabytes:.1f} MB, "
+            f"{rate:.0f} MB/s), {report.events_checked} audit events checked"
+        )
+        for p in report.recordings:
+            if p.problem == "missing":
+                print(f"MISSING  recording {p.recording_id}: {p.path} (sealed SHA-256 {p.sha256})")
+            else:
+                print(
+                    f"CHANGED  recording {p.recording_id}: {p.path} is now {p.actual_sha256}, "
+                    f"sealed as {p.sha256}"
+                )
+        if (link := report.broken_link) is not None:
+            print(f"BROKEN   audit chain at event {link.seq}: {link.reason}")
+        print(
+            "ok: all evidence intact" if report.ok else "FAILED: evidence does not match its seals"
+        )
+    return EXIT_OK if report.ok else EXIT_CHECK
+
+
+async def db(settings: Settings, action: str) -> int:
+    core = Hotline(settings)
+    try:
+        if action == "upgrade":
+            before = await core.db.current_revision()
+            await core.db.upgrade()
+            after = await core.db.current_revision()
+            print(f"database at revision {after}" + ("" if before != after else " (no change)"))
+        else:
+            current, head = await core.db.current_revision(), core.db.head_revision()
+            print(f"database at revision {current or 'none'}; this hotline needs {head}")
+            return EXIT_OK if current == head else EXIT_CHECK
+    finally:
+        await core.close()
+    return EXIT_OK
+
+
+async def doctor(settings: Settings) -> int:
+    """Check what the service needs; one line each; exit 1 if any fails."""
+    failures = 0
+
+    def line(ok: bool, what: str, detail: str) -> None:
+        nonlocal failures
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'}  {what:<16} {detail}")
+
+    core = Hotline(settings)
+    try:
+        current, head = await core.db.current_revision(), core.db.head_revision()
+        if current == head:
+            line(True, "database", f"revision {current}")
+        elif current is None and settings.embedded_database:
+            line(True, "database", "new; created on first start")
+        else:
+            line(
+                False, "database", f"at {current or 'none'}, needs {head}: run `hotline db upgrade`"
+            )
+    except HotlineError as exc:
+        line(False, "database", str(exc))
+    try:
+        core.store.open()
+        probe = core.store.root / ".incoming" / f"doctor-{uuid.uuid4().hex}"
+        probe.write_bytes(b"probe")
+        probe.unlink()
+        free = core.store.free_bytes()
+        line(
+            free > 1 << 30,
+            "evidence store",
+            f"{core.store.root} writable, {free / 1e9:.1f} GB free",
+        )
+    except (HotlineError, OSError) as exc:
+        line(False, "evidence store", str(exc))
+    try:
+        model = await core.transcription.model()
+        line(True, "speech model", model.model_id)
+    except HotlineError as exc:
+        line(False, "speech model", str(exc))
+    await core.close()
+    return EXIT_OK if not failures else EXIT_CHECK

@@ -1,0 +1,236 @@
+"""Settings: one frozen object, built once from a TOML file and ``HOTLINE_*`` variables.
+
+The environment wins over the file. Every setting has a TOML key (its field name) and an
+environment variable (``HOTLINE_`` + the name in capitals). A bad value stops the
+program at start with one line naming the setting::
+
+    HOTLINE_HTTP: expected HOST:PORT, got 'localhost'
+
+May import: ``hotline.errors``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import tzinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from hotline.errors import ConfigError
+
+ENV_PREFIX = "HOTLINE_"
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return value
+
+
+def _host_port_or_off(value: str) -> str:
+    return "off" if value.strip().lower() in {"off", "no", "false", "0", ""} else _host_port(value)
+
+
+HostPort = Annotated[str, AfterValidator(_host_port)]
+HostPortOrOff = Annotated[str, AfterValidator(_host_port_or_off)]
+
+
+class Settings(BaseModel):
+    """Everything a deployment can set. Field docs are the user documentation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    data_dir: Path = Path("./hotline-data")
+    """Evidence store and the embedded SQLite database live here."""
+    database_url: str | None = None
+    """``sqlite+aiosqlite:///…`` (default: ``<data_dir>/hotline.db``) or
+    ``postgresql+asyncpg://user@host/db``."""
+    http: HostPort = "127.0.0.1:8080"
+    """Where the web UI and the API listen."""
+    sip: HostPortOrOff = "127.0.0.1:5060"
+    """The built-in SIP line (UDP and TCP); ``off`` disables it."""
+    ami_url: str | None = None
+    """``ami://user:secret@host:5038``; when set, the Asterisk source runs."""
+    asterisk_recordings: Path | None = None
+    """Directory where Asterisk's MixMonitor writes, as this machine sees it."""
+    asterisk_recordings_pbx_path: str | None = None
+    """The same directory as the PBX names it, when it differs
+    (e.g. ``/var/spool/asterisk/monitor``)."""
+    whisper_model: str | None = None
+    """A model name, a path to a CTranslate2 or openai-whisper model, or unset for the
+    bundled multilingual base."""
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = Field(default=0, ge=0)
+    """CPU threads for transcription; 0 uses every core."""
+    language: str = "zh"
+    """Transcription language (``zh``, ``en``, …) or ``auto``."""
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    """``whsec_<base64>``."""
+    public_url: str | None = None
+    """Base of links in webhooks; default ``http://<http>``."""
+    recording_tolerance_seconds: float = Field(default=2.0, ge=0)
+    """A recording shorter than its call by more than this raises recording.incomplete."""
+    case_prefix: str = "HL"
+    """Case numbers look like ``HL-2026-000123``."""
+    timezone: str = "Asia/Shanghai"
+    """The agency's local time: case-number years and dates shown to people."""
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    """A worker holds a job this long without a heartbeat before others reclaim it."""
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_backoff_seconds: float = Field(default=5.0, ge=0)
+    """First retry delay of a failed job; doubles per attempt (with jitter)."""
+    job_poll_seconds: float = Field(default=0.5, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    """On SIGINT/SIGTERM, how long in-flight work may finish before it is left for
+    another worker to reclaim."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB, "
+                f"got {value.split('://')[0]!r}"
+            )
+        return value
+
+    @field_validator("ami_url")
+    @classmethod
+    def _ami_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("ami://") or "@" not in value:
+            raise ValueError("expected ami://USER:SECRET@HOST:PORT")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("whsec_") or len(value) < 16:
+            raise ValueError("expected whsec_<base64>, as the case system gave it")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value != "auto" and not (value.isalpha() and 2 <= len(value) <= 3):
+            raise ValueError(f"expected a language code such as zh or en, or auto; got {value!r}")
+        return value.lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("case_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or not value.replace("-", "").isalnum():
+            raise ValueError("expected letters and digits, such as HL")
+        return value
+
+    # Derived values -------------------------------------------------------------
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+    @property
+    def embedded_database(self) -> bool:
+        """The default SQLite file in the data directory, owned by this install alone."""
+        return self.database_url is None
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where call sources write recordings before they are sealed."""
+        return self.data_dir / "spool"
+
+    @property
+    def http_host(self) -> str:
+        return self.http.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http.rpartition(":")[2])
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.http}").rstrip("/")
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+
+def _env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: TOML file (``config_file`` or ``$HOTLINE_CONFIG``), then env."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                table = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        for key, value in table.items():
+            values[key] = value
+            origin[key] = f"{path}: {key}"
+    for field in Settings.model_fields:
+        name = _env_name(field)
+        if name in env:
+            values[field] = env[name]
+            origin[field] = name
+    unknown = sorted(k for k in values if k not in Settings.model_fields)
+    if unknown:
+        raise ConfigError(f"{origin[unknown[0]]}: unknown setting")
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        where = origin.get(field, _env_name(field))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {message}") from None

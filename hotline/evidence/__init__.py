@@ -1,0 +1,16 @@
+"""Evidence: the write-once recording store, audio checks, the audit hash chain, and
+``verify`` (re-hash every recording, walk the chain).
+
+Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
+in this package overwrites or deletes a sealed file or an audit event.
+
+May import: ``hotline.store``, ``hotline.config``, ``hotline.errors``.
+"""
+
+from __future__ import annotations
+
+from hotline.evidence.audio import AudioInfo, inspect_file
+from hotline.evidence.audit import append_audit
+from hotline.evidence.files import EvidenceStore, Staged, sha256_file
+
+__all__ = ["AudioInfo", "EvidenceStore", "Staged", "append_audit", "inspect_file", "sha256_file"]

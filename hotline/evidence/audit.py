@@ -1,0 +1,68 @@
+"""Appending to the audit chain, inside the caller's transaction.
+
+Appends are serialised so the chain stays a line: on PostgreSQL by a transaction-scoped
+advisory lock, on SQLite by the write lock every transaction takes at ``BEGIN``. The
+event commits or rolls back with the change it describes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hotline.evidence.chain import GENESIS, canonical, link_hash
+from hotline.store.tables import AuditEvent
+from hotline.store.types import utcnow
+
+# Any constant works; it names "the audit chain" among advisory locks.
+_AUDIT_LOCK = 0x686C6175  # "hlau"
+
+
+async def append_audit(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    subject: str = "",
+    case_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add one event to the chain (flushed, committed with the caller's transaction)."""
+    if session.get_bind().dialect.name == "postgresql":
+        conn = await session.connection()
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    last = (
+        await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))
+    ).first()
+    seq = 1 if last is None else last.seq + 1
+    prev = GENESIS if last is None else last.hash
+    when = at or utcnow()
+    payload = dict(details or {})
+    body = canonical(
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        subject=subject,
+        case_id=case_id,
+        details=payload,
+    )
+    event = AuditEvent(
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        subject=subject,
+        case_id=case_id,
+        details=payload,
+        prev_hash=prev,
+        hash=link_hash(prev, body),
+    )
+    session.add(event)
+    await session.flush()
+    return event

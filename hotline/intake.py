@@ -1,0 +1,411 @@
+"""From a recording to a sealed draft case.
+
+``Intake`` takes recordings from ``hotline ingest`` and call facts from the call
+sources. For each recording it checks the audio, copies it into the evidence store,
+seals it, and in one transaction records the call, the recording, a draft case (the
+first recording of a call opens it), the transcription job and their audit events.
+
+Ingest is idempotent on content: the same bytes offered twice are sealed once; the
+second offer points to the existing recording and case and says so.
+
+May import: ``hotline.calls``, ``hotline.cases``, ``hotline.evidence``, ``hotline.jobs``,
+``hotline.phone``, ``hotline.store``, ``hotline.config``, ``hotline.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hotline import calls as facts
+from hotline.cases import next_case_number
+from hotline.config import Settings
+from hotline.errors import RecordingRejected
+from hotline.evidence.audio import AudioInfo, inspect_file
+from hotline.evidence.audit import append_audit
+from hotline.evidence.files import EvidenceStore, Staged
+from hotline.jobs import JobQueue
+from hotline.phone import to_e164
+from hotline.store.db import Database
+from hotline.store.tables import Call, CallState, Case, Incident, Recording
+from hotline.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TRANSCRIBE = "transcribe"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    case: Case
+    call: Call
+    recording: Recording
+    duplicate: bool
+    """The bytes were sealed before; nothing new was stored."""
+    incident: Incident | None = None
+
+
+class Intake:
+    def __init__(
+        self, settings: Settings, db: Database, store: EvidenceStore, queue: JobQueue
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.queue = queue
+
+    # --- hotline ingest ------------------------------------------------------------
+
+    async def ingest_file(
+        self,
+        path: Path,
+        *,
+        caller: str,
+        started_at: datetime | None = None,
+        actor: str = "cli",
+    ) -> IngestResult:
+        """Import a finished recording as a call of its own."""
+        info, staged = await asyncio.to_thread(self._stage, path)
+        try:
+            if started_at is None:
+                # A PBX closes the file when the call ends: mtime is the hang-up time.
+                mtime = (await asyncio.to_thread(path.stat)).st_mtime
+                ended = datetime.fromtimestamp(mtime, tz=UTC)
+                started_at = ended - timedelta(seconds=info.duration)
+            dup = await self._duplicate(staged, path, actor)
+            if dup is not None:
+                return dup
+            relative = await asyncio.to_thread(self.store.seal, staged)
+        finally:
+            self.store.discard(staged)
+        call = Call(
+            source="import",
+            external_id=f"import-{uuid.uuid4().hex}",
+            caller_raw=caller,
+            caller_e164=to_e164(caller),
+            state=CallState.ENDED,
+            started_at=started_at,
+            answered_at=started_at,
+            ended_at=started_at + timedelta(seconds=info.duration),
+        )
+        try:
+            async with self.db.session() as s:
+                s.add(call)
+                await s.flush()
+                await append_audit(
+                    s,
+                    actor=actor,
+                    action="call.imported",
+                    subject=f"call:{call.id}",
+                    details={"caller": caller, "file": path.name},
+                )
+                return await self._attach(
+                    s, call, staged, relative, info, original=path.name, actor=actor
+                )
+        except IntegrityError:
+            # Another process sealed the same bytes between our check and our insert.
+            dup = await self._duplicate(staged, path, actor)
+            if dup is None:
+                raise
+            return dup
+
+    # --- call facts from the sources ---------------------------------------------
+
+    async def handle(self, fact: facts.CallFact) -> IngestResult | None:
+        """Persist one call fact. Returns the result for a ``RecordingFinished``."""
+        match fact:
+            case facts.CallStarted():
+                await self._call_started(fact)
+            case facts.CallAnswered():
+                await self._update_call(
+                    fact.call_id, "call.answered", answered_at=fact.at, state=CallState.ANSWERED
+                )
+            case facts.RecordingStarted():
+                await self._audit_call(
+                    fact.call_id, "recording.started", {"name": fact.name, "leg": fact.leg}
+                )
+            case facts.RecordingFinished():
+                return await self._recording_finished(fact)
+            case facts.CallEnded():
+                await self._update_call(
+                    fact.call_id,
+                    "call.ended",
+                    ended_at=fact.at,
+                    state=CallState.ENDED,
+                    end_cause=fact.cause[:64],
+                )
+            case facts.Incident():
+                await self.record_incident(fact)
+        return None
+
+    async def _call_started(self, fact: facts.CallStarted) -> None:
+        async with self.db.session() as s:
+            existing = await self._find_call(s, fact.call_id)
+            if existing is not None:
+                return  # adopted again after a reconnect
+            call = Call(
+                source=fact.source,
+                external_id=fact.call_id,
+                caller_raw=fact.caller,
+                caller_e164=to_e164(fact.caller),
+                caller_name=fact.caller_name,
+                callee=fact.callee,
+                started_at=fact.at,
+            )
+            s.add(call)
+            await s.flush()
+            await append_audit(
+                s,
+                actor=f"system:{fact.source}",
+                action="call.started",
+                subject=f"call:{call.id}",
+                details={"caller": fact.caller, "callee": fact.callee},
+                at=fact.at,
+            )
+
+    async def _find_call(self, s: AsyncSession, external_id: str) -> Call | None:
+        return (await s.exec(select(Call).where(col(Call.external_id) == external_id))).first()
+
+    async def _update_call(self, external_id: str, action: str, **values: Any) -> None:
+        async with self.db.session() as s:
+            call = await self._find_call(s, external_id)
+            if call is None:
+                log.warning("%s for unknown call %s", action, external_id)
+                return
+            if action == "call.answered" and call.answered_at is not None:
+                return
+            for key, value in values.items():
+                setattr(call, key, value)
+            s.add(call)
+            details = {
+                k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()
+            }
+            await append_audit(
+                s,
+                actor=f"system:{call.source}",
+                action=action,
+                subject=f"call:{call.id}",
+                details=details,
+            )
+
+    async def _audit_call(self, external_id: str, action: str, details: dict[str, Any]) -> None:
+        async with self.db.session() as s:
+            call = await self._find_call(s, external_id)
+            await append_audit(
+                s,
+                actor=f"system:{call.source if call else 'unknown'}",
+                action=action,
+                subject=f"call:{call.id}" if call else f"external:{external_id}",
+                details=details,
+            )
+
+    async def record_incident(self, fact: facts.Incident) -> Incident:
+        async with self.db.session() as s:
+            call = await self._find_call(s, fact.call_id) if fact.call_id else None
+            case = None
+            if call is not None:
+                case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
+            incident = Incident(
+                kind=fact.kind,
+                at=fact.at,
+                detail=fact.detail,
+                call_id=call.id if call else None,
+                case_id=case.id if case else None,
+                source_call_id=fact.call_id or "",
+            )
+            s.add(incident)
+            await s.flush()
+            await append_audit(
+                s,
+                actor="system",
+                action=f"incident.{fact.kind}",
+                subject=f"incident:{incident.id}",
+                case_id=incident.case_id,
+                details={"detail": fact.detail, "call": fact.call_id},
+                at=fact.at,
+            )
+        log.warning("incident %s: %s", fact.kind, fact.detail, extra={"call_id": fact.call_id})
+        return incident
+
+    async def _recording_finished(self, fact: facts.RecordingFinished) -> IngestResult:
+        info, staged = await asyncio.to_thread(self._stage, fact.path)
+        actor = "system"
+        try:
+            dup = await self._duplicate(staged, fact.path, actor)
+            if dup is not None:
+                return dup
+            relative = await asyncio.to_thread(self.store.seal, staged)
+        finally:
+            self.store.discard(staged)
+        async with self.db.session() as s:
+            call = await self._find_call(s, fact.call_id)
+            if call is None:
+                # A recording nobody announced (found by a scan after a restart): adopt it.
+                call = Call(
+                    source="recovered",
+                    external_id=fact.call_id,
+                    started_at=fact.started_at,
+                    state=CallState.ENDED,
+                    ended_at=fact.at,
+                )
+                s.add(call)
+                await s.flush()
+            actor = f"system:{call.source}"
+            result = await self._attach(
+                s,
+                call,
+                staged,
+                relative,
+                info,
+                original=fact.path.name,
+                actor=actor,
+                sequence=fact.sequence,
+                leg=fact.leg,
+                expected=fact.expected_duration,
+                details=dict(fact.details),
+            )
+        tolerance = self.settings.recording_tolerance_seconds
+        if (
+            fact.expected_duration is not None
+            and info.duration < fact.expected_duration - tolerance
+        ):
+            incident = await self.record_incident(
+                facts.Incident(
+                    kind=facts.IncidentKind.INCOMPLETE,
+                    at=fact.at,
+                    call_id=fact.call_id,
+                    detail=(
+                        f"recording {fact.path.name} lasts {info.duration:.2f} s, "
+                        f"the call needed {fact.expected_duration:.2f} s"
+                    ),
+                )
+            )
+            return IngestResult(result.case, result.call, result.recording, False, incident)
+        return result
+
+    # --- shared steps ----------------------------------------------------------------
+
+    def _stage(self, path: Path) -> tuple[AudioInfo, Staged]:
+        """Check the file, copy it in, and check the copy (the source may still change)."""
+        inspect_file(path)
+        staged = self.store.stage(path)
+        try:
+            info = inspect_file(staged.tmp_path, suffix=staged.suffix)
+        except RecordingRejected as exc:
+            self.store.discard(staged)
+            raise RecordingRejected(str(exc).replace(str(staged.tmp_path), str(path))) from None
+        except BaseException:
+            self.store.discard(staged)
+            raise
+        return info, staged
+
+    async def _duplicate(self, staged: Staged, path: Path, actor: str) -> IngestResult | None:
+        async with self.db.session() as s:
+            rec = (
+                await s.exec(select(Recording).where(col(Recording.sha256) == staged.sha256))
+            ).first()
+            if rec is None:
+                return None
+            call = await s.get(Call, rec.call_id)
+            case = (await s.exec(select(Case).where(col(Case.call_id) == rec.call_id))).first()
+            assert call is not None and case is not None
+            await append_audit(
+                s,
+                actor=actor,
+                action="recording.duplicate",
+                subject=f"recording:{rec.id}",
+                case_id=case.id,
+                details={"file": path.name, "sha256": rec.sha256},
+            )
+        log.info("%s is already sealed as recording %s (case %s)", path, rec.id, case.number)
+        return IngestResult(case, call, rec, duplicate=True)
+
+    async def _attach(
+        self,
+        s: AsyncSession,
+        call: Call,
+        staged: Staged,
+        relative: str,
+        info: AudioInfo,
+        *,
+        original: str,
+        actor: str,
+        sequence: int = 0,
+        leg: str = "mix",
+        expected: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> IngestResult:
+        """Recording row, draft case (if the call has none), transcription job, audit."""
+        assert call.id is not None
+        rec = Recording(
+            sha256=staged.sha256,
+            size=staged.size,
+            stored_path=relative,
+            content_type=info.content_type,
+            codec=info.codec,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            duration=info.duration,
+            original_name=original[:255],
+            call_id=call.id,
+            sequence=sequence,
+            leg=leg,
+            expected_duration=expected,
+            details=details or {},
+        )
+        s.add(rec)
+        case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
+        opened = case is None
+        if case is None:
+            now = utcnow()
+            number = await next_case_number(s, self.settings.case_prefix, now, self.settings.tz)
+            case = Case(number=number, call_id=call.id, created_at=now, updated_at=now)
+            s.add(case)
+        else:
+            case.updated_at = utcnow()
+            s.add(case)
+        await s.flush()
+        assert rec.id is not None and case.id is not None
+        await append_audit(
+            s,
+            actor=actor,
+            action="recording.sealed",
+            subject=f"recording:{rec.id}",
+            case_id=case.id,
+            details={
+                "sha256": rec.sha256,
+                "size": rec.size,
+                "duration": round(rec.duration, 3),
+                "codec": rec.codec,
+                "file": original,
+            },
+        )
+        if opened:
+            await append_audit(
+                s,
+                actor=actor,
+                action="case.opened",
+                subject=f"case:{case.id}",
+                case_id=case.id,
+                details={"number": case.number, "status": case.status, "call": call.id},
+            )
+        job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)
+        await s.flush()
+        await append_audit(
+            s,
+            actor=actor,
+            action="transcription.queued",
+            subject=f"job:{job.id}",
+            case_id=case.id,
+            details={"recording_id": rec.id},
+        )
+        return IngestResult(case, call, rec, duplicate=False)

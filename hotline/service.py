@@ -1,0 +1,123 @@
+"""Composition: settings -> the components of one process, and their lifecycle.
+
+``Hotline`` owns the database, the evidence store, the job queue, intake and the
+transcription service. ``serve`` adds the web app, the in-process worker and the call
+sources; ``run_worker`` runs a worker alone. Both stop gracefully on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+
+from hotline.config import Settings
+from hotline.evidence.files import EvidenceStore
+from hotline.intake import TRANSCRIBE, Intake
+from hotline.jobs import JobQueue, Lane, QueueConfig, Worker
+from hotline.store.db import Database
+from hotline.transcription import TranscriptionService
+
+log = logging.getLogger(__name__)
+
+
+class Hotline:
+    """The shared core of every hotline process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.db_url)
+        self.store = EvidenceStore(settings.evidence_dir)
+        self.queue = JobQueue(
+            self.db,
+            QueueConfig(
+                lease_seconds=settings.job_lease_seconds,
+                max_attempts=settings.job_max_attempts,
+                backoff_seconds=settings.job_backoff_seconds,
+            ),
+        )
+        self.intake = Intake(settings, self.db, self.store, self.queue)
+        self.transcription = TranscriptionService(settings, self.db, self.store)
+
+    async def open(self, *, migrate: bool | None = None) -> None:
+        """Check the schema (migrating the embedded SQLite by itself) and the store."""
+        self.store.open()
+        allowed = self.settings.embedded_database if migrate is None else migrate
+        await self.db.ensure_schema(migrate=allowed)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    def worker(self, only_ids: Iterable[int] | None = None) -> Worker:
+        worker = Worker(
+            self.queue,
+            {TRANSCRIBE: self.transcription},
+            [Lane((TRANSCRIBE,), concurrency=1)],
+            poll_seconds=self.settings.job_poll_seconds,
+            grace_seconds=self.settings.shutdown_grace_seconds,
+        )
+        if only_ids is not None:
+            worker.only_ids = set(only_ids)
+        return worker
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """``hotline serve``: web + worker (+ call sources) until SIGINT/SIGTERM."""
+    from aiohttp import web
+
+    from hotline.web.app import make_app
+
+    core = Hotline(settings)
+    await core.open()
+    worker = core.worker()
+    runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        await site.start()
+        await worker.start()
+        url = f"http://{settings.http}"
+        log.info("hotline serving on %s (database %s)", url, _redact(settings.db_url))
+        if ready is not None:
+            await ready(url)
+        await _until_signalled()
+        log.info("stopping (up to %.0f s for work in flight)", settings.shutdown_grace_seconds)
+    finally:
+        await worker.stop()
+        await runner.cleanup()
+        await core.close()
+    log.info("stopped")
+
+
+async def run_worker(settings: Settings) -> None:
+    """``hotline worker``: transcription (and delivery) jobs until SIGINT/SIGTERM."""
+    core = Hotline(settings)
+    await core.open()
+    worker = core.worker()
+    try:
+        await worker.start()
+        log.info("worker %s started", worker.worker_id)
+        await _until_signalled()
+    finally:
+        await worker.stop()
+        await core.close()
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,36 @@
+"""The database: SQLModel tables, the async engine and sessions, Alembic migrations.
+
+Works on SQLite (the embedded default, through aiosqlite) and PostgreSQL (asyncpg).
+Tables are facts about calls, recordings, cases, transcripts, jobs and the audit
+chain; the bytes of recordings live in the evidence store, not here.
+
+May import: ``hotline.config``, ``hotline.errors``. Nothing above it.
+"""
+
+from __future__ import annotations
+
+from hotline.store.db import Database
+from hotline.store.tables import (
+    AuditEvent,
+    Call,
+    Case,
+    CaseStatus,
+    Incident,
+    Job,
+    JobStatus,
+    Recording,
+    Transcript,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Call",
+    "Case",
+    "CaseStatus",
+    "Database",
+    "Incident",
+    "Job",
+    "JobStatus",
+    "Recording",
+    "Transcript",
+]

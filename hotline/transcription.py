@@ -1,0 +1,169 @@
+"""The ``transcribe`` job: a sealed recording in, transcript version 1 out.
+
+The model loads once per worker process, on first use, off the event loop; one
+transcription runs at a time per process (the model already uses every core).
+
+May import: ``transcriber``, ``hotline.evidence``, ``hotline.jobs``, ``hotline.store``,
+``hotline.config``, ``hotline.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlmodel import col, select
+
+from hotline.config import Settings
+from hotline.errors import TranscriptionError
+from hotline.evidence.audit import append_audit
+from hotline.evidence.files import EvidenceStore
+from hotline.jobs import Lease, PermanentJobError
+from hotline.store.db import Database
+from hotline.store.tables import Case, Job, Recording, Transcript
+from hotline.store.types import utcnow
+
+if TYPE_CHECKING:
+    import transcriber
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def in_daemon_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+    """Run ``fn`` on a daemon thread. Unlike the default executor, whose threads the
+    interpreter joins at exit, an unfinished transcription cannot hold up a shutdown:
+    the job is handed back and the process may leave the thread behind."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def run() -> None:
+        outcome: Callable[[], None]
+        try:
+            value = fn(*args, **kwargs)
+            outcome = lambda: future.set_result(value)  # noqa: E731
+        except BaseException as exc:  # delivered to the awaiting task
+            error = exc
+            outcome = lambda: future.set_exception(error)  # noqa: E731
+        with contextlib.suppress(RuntimeError):  # the loop is gone: shutting down
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="transcribe", daemon=True).start()
+    return future
+
+
+class UnusableAudio(PermanentJobError):
+    """The sealed recording cannot be decoded: retrying will not change that."""
+
+
+class TranscriptionService:
+    """Owns the process's one model and runs ``transcribe`` jobs with it."""
+
+    def __init__(self, settings: Settings, db: Database, store: EvidenceStore) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self._model: transcriber.Transcriber | None = None
+        self._loading = asyncio.Lock()
+        self.seconds_transcribed = 0.0
+
+    async def model(self) -> transcriber.Transcriber:
+        import transcriber  # numpy and the speech stack load only where they are used
+
+        async with self._loading:
+            if self._model is None:
+                started = time.perf_counter()
+                try:
+                    self._model = await asyncio.to_thread(
+                        transcriber.load,
+                        self.settings.whisper_model,
+                        compute_type=self.settings.whisper_compute_type,
+                        cpu_threads=self.settings.whisper_threads,
+                    )
+                except transcriber.TranscriptionError as exc:
+                    raise TranscriptionError(str(exc)) from exc
+                log.info("loaded %s in %.1f s", self._model.model_id, time.perf_counter() - started)
+            return self._model
+
+    async def __call__(self, job: Job, lease: Lease) -> None:
+        recording_id = int(job.payload["recording_id"])
+        async with self.db.session() as s:
+            rec = await s.get(Recording, recording_id)
+            if rec is None:
+                raise UnusableAudio(f"recording {recording_id} does not exist")
+            done = (
+                await s.exec(
+                    select(Transcript.id).where(
+                        col(Transcript.recording_id) == recording_id,
+                        col(Transcript.source) == "machine",
+                    )
+                )
+            ).first()
+        if done is not None:
+            # A worker died after writing the transcript but before its lease ended.
+            async with self.db.session() as s:
+                await lease.complete_in(s)
+            return
+        import transcriber
+
+        model = await self.model()
+        path = self.store.path_of(rec.stored_path)
+        language = None if self.settings.language == "auto" else self.settings.language
+        started = time.perf_counter()
+        try:
+            result = await in_daemon_thread(model.transcribe, path, language=language)
+        except transcriber.ModelNotFound as exc:
+            raise TranscriptionError(str(exc)) from exc
+        except transcriber.TranscriptionError as exc:
+            raise UnusableAudio(str(exc)) from exc
+        self.seconds_transcribed += result.duration
+        log.info(
+            "transcribed recording %s (%.1f s of audio) in %.1f s",
+            recording_id,
+            result.duration,
+            time.perf_counter() - started,
+            extra={"case_id": job.case_id},
+        )
+        async with self.db.session() as s:
+            await lease.complete_in(s)  # first: fails if another worker took the job
+            case = await s.get(Case, job.case_id)
+            assert case is not None
+            transcript = Transcript(
+                recording_id=recording_id,
+                case_id=case.id or 0,
+                version=1,
+                source="machine",
+                author=model.model_id,
+                language=result.language,
+                model=result.model,
+                text=result.text,
+                segments=[seg.to_dict() for seg in result.segments],
+            )
+            s.add(transcript)
+            case.updated_at = utcnow()
+            s.add(case)
+            await s.flush()
+            await append_audit(
+                s,
+                actor="system:worker",
+                action="transcript.created",
+                subject=f"transcript:{transcript.id}",
+                case_id=case.id,
+                details={
+                    "recording_id": recording_id,
+                    "version": 1,
+                    "language": result.language,
+                    "model": result.model,
+                    "segments": len(result.segments),
+                },
+            )

@@ -106,3 +106,89 @@ CallFact: TypeAlias = (
 )
 FactSink: TypeAlias = Callable[[CallFact], Awaitable[None]]
 """Where a call source sends its facts."""
+
+
+@dataclass(slots=True)
+class LiveCall:
+    """What an operator sees of a call in progress."""
+
+    call_id: str
+    source: str
+    caller: str
+    callee: str
+    started_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    recording: bool = False
+    """A recording is running right now."""
+    recorded: bool = False
+    """At least one recording of this call was started."""
+    incidents: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.ended_at is not None:
+            return "ended"
+        return "answered" if self.answered_at is not None else "ringing"
+
+    @property
+    def unrecorded(self) -> bool:
+        """Answered and nothing is recording it: the state nobody may miss."""
+        return self.answered_at is not None and self.ended_at is None and not self.recording
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "call_id": self.call_id,
+            "source": self.source,
+            "caller": self.caller,
+            "callee": self.callee,
+            "state": self.state,
+            "started_at": self.started_at.isoformat(),
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "recording": self.recording,
+            "recorded": self.recorded,
+            "unrecorded": self.unrecorded,
+            "incidents": list(self.incidents),
+        }
+
+
+class CallBook:
+    """The calls in progress, kept current by the facts the sources emit. Pure state."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, LiveCall] = {}
+
+    def apply(self, fact: CallFact) -> LiveCall | None:
+        """Update the book; return the call the fact changed (``None`` if none)."""
+        if isinstance(fact, CallStarted):
+            call = self._calls.get(fact.call_id)
+            if call is None:
+                call = LiveCall(fact.call_id, fact.source, fact.caller, fact.callee, fact.at)
+                self._calls[fact.call_id] = call
+            return call
+        call_id = fact.call_id
+        call = self._calls.get(call_id) if call_id is not None else None
+        if call is None:
+            return None
+        match fact:
+            case CallAnswered():
+                call.answered_at = call.answered_at or fact.at
+            case RecordingStarted():
+                call.recording = call.recorded = True
+            case RecordingFinished():
+                call.recording = False
+                call.recorded = True
+            case CallEnded():
+                call.ended_at = fact.at
+                call.recording = False
+                del self._calls[call.call_id]
+            case Incident():
+                call.incidents.append(str(fact.kind))
+        return call
+
+    def live(self) -> list[LiveCall]:
+        return sorted(self._calls.values(), key=lambda c: c.started_at)
+
+    def get(self, call_id: str) -> LiveCall | None:
+        return self._calls.get(call_id)

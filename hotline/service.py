@@ -12,10 +12,12 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
+from hotline.calls import CallFact
 from hotline.config import Settings
 from hotline.evidence.files import EvidenceStore
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, Lane, QueueConfig, Worker
+from hotline.live import LiveFeed
 from hotline.store.db import Database
 from hotline.transcription import TranscriptionService
 
@@ -39,6 +41,22 @@ class Hotline:
         )
         self.intake = Intake(settings, self.db, self.store, self.queue)
         self.transcription = TranscriptionService(settings, self.db, self.store)
+        self.live = LiveFeed()
+
+    async def on_fact(self, fact: CallFact) -> None:
+        """Where the call sources send their facts: live view first, then the store."""
+        self.live.apply(fact)
+        try:
+            result = await self.intake.handle(fact)
+        except Exception:
+            # The live view still shows the call; the failure must be seen and fixed.
+            log.exception("could not store %s for call %s", type(fact).__name__, fact.call_id)
+            return
+        if result is not None:
+            self.live.publish(
+                "case",
+                {"id": result.case.id, "number": result.case.number, "status": result.case.status},
+            )
 
     async def open(self, *, migrate: bool | None = None) -> None:
         """Check the schema (migrating the embedded SQLite by itself) and the store."""

@@ -10,6 +10,14 @@ May import: ``hotline.config``, ``hotline.errors``. Nothing above it.
 from __future__ import annotations
 
 from hotline.store.db import Database
+from hotline.store.delivery import (
+    CallbackReceipt,
+    Delivery,
+    DeliveryStatus,
+    ServerSecret,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from hotline.store.tables import (
     AuditEvent,
     Call,
@@ -24,6 +32,12 @@ from hotline.store.tables import (
 
 __all__ = [
     "AuditEvent",
+    "CallbackReceipt",
+    "Delivery",
+    "DeliveryStatus",
+    "ServerSecret",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Call",
     "Case",
     "CaseStatus",

@@ -73,6 +73,30 @@ def _parser() -> argparse.ArgumentParser:
     show = case_sub.add_parser("show", help="show a case with its recording and transcript")
     show.add_argument("id", help="case id or number (HL-2026-000001)")
     show.add_argument("--json", action="store_true")
+    forward = case_sub.add_parser("forward", help="send a case to the case system now")
+    forward.add_argument("id", help="case id or number")
+    forward.add_argument("--json", action="store_true")
+
+    hooks = sub.add_parser("webhooks", help="case-system endpoints and deliveries")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    hooks_list = hooks_sub.add_parser("list", help="endpoints with their delivery counts")
+    hooks_list.add_argument("--json", action="store_true")
+    add = hooks_sub.add_parser("add", help="add an endpoint (a secret is made if none given)")
+    add.add_argument("url")
+    add.add_argument("--secret", help="whsec_<base64> shared with the case system")
+    add.add_argument("--events", default="", help="comma-separated event types (default: all)")
+    for name, text in (("disable", "stop sending to an endpoint"), ("enable", "send again")):
+        cmd = hooks_sub.add_parser(name, help=text)
+        cmd.add_argument("endpoint_id", type=int)
+    test = hooks_sub.add_parser("test", help="send a signed webhook.test event now")
+    test.add_argument("endpoint_id", type=int)
+    deliveries = hooks_sub.add_parser("deliveries", help="recent deliveries")
+    deliveries.add_argument("--status", choices=["pending", "delivered", "dead", "cancelled"])
+    deliveries.add_argument("--limit", type=int, default=50)
+    deliveries.add_argument("--json", action="store_true")
+    replay = hooks_sub.add_parser("replay", help="send dead deliveries again")
+    replay.add_argument("delivery_ids", nargs="*", type=int, metavar="DELIVERY_ID")
+    replay.add_argument("--all-dead", action="store_true", help="every dead delivery")
 
     verify = sub.add_parser("verify", help="re-hash every recording and check the audit chain")
     verify.add_argument("--json", action="store_true")
@@ -135,6 +159,9 @@ def _fail(exc: BaseException, code: int) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from hotline import commands
+    from hotline import commands_webhooks as webhook_commands
+
+    actor = f"cli:{_user()}"
 
     match args.command:
         case "serve":
@@ -156,14 +183,18 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 wait=args.wait,
                 wait_seconds=args.timeout,
                 as_json=args.json,
-                actor=f"cli:{_user()}",
+                actor=actor,
             )
         case "cases":
             return await commands.cases(
                 settings, status=args.status, limit=args.limit, as_json=args.json
             )
+        case "case" if args.case_command == "forward":
+            return await webhook_commands.forward(settings, args.id, as_json=args.json, actor=actor)
         case "case":
             return await commands.case_show(settings, args.id, as_json=args.json)
+        case "webhooks":
+            return await webhook_commands.run(settings, args, actor=actor)
         case "verify":
             return await commands.verify(settings, as_json=args.json)
         case "db":

@@ -60,6 +60,12 @@ class Settings(BaseModel):
     ``postgresql+asyncpg://user@host/db``."""
     http: HostPort = "127.0.0.1:8080"
     """Where the web UI and the API listen."""
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    """A signed-in browser is signed out after this long without a request."""
+    session_max_hours: float = Field(default=12.0, gt=0)
+    """A browser session ends this long after sign-in, whatever its activity."""
+    login_max_failures: int = Field(default=5, ge=1)
+    """Wrong passwords for one user name within 15 minutes before its logins pause."""
     sip: HostPortOrOff = "127.0.0.1:5060"
     """The built-in SIP line (UDP and TCP); ``off`` disables it."""
     ami_url: str | None = None
@@ -82,6 +88,18 @@ class Settings(BaseModel):
     """``whsec_<base64>``."""
     public_url: str | None = None
     """Base of links in webhooks; default ``http://<http>``."""
+    forward: Literal["manual", "auto"] = "manual"
+    """``auto``: a draft case goes to the case system as soon as it opens; ``manual``:
+    when a handler forwards it."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Each delivery attempt gives up after this long (keep it under the job lease)."""
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    """Seconds between attempts after the first (Standard Webhooks' example schedule:
+    5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27 hours in all)."""
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    """Deliveries in flight per worker process."""
+    link_ttl_seconds: int = Field(default=86400, ge=60)
+    """How long a signed recording link in a webhook stays valid."""
     recording_tolerance_seconds: float = Field(default=2.0, ge=0)
     """A recording shorter than its call by more than this raises recording.incomplete."""
     case_prefix: str = "HL"
@@ -130,6 +148,17 @@ class Settings(BaseModel):
         assert value is not None
         if not value.startswith("whsec_") or len(value) < 16:
             raise ValueError("expected whsec_<base64>, as the case system gave it")
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            delays = [-1.0]
+        if any(d < 0 for d in delays):
+            raise ValueError("expected seconds between attempts, comma-separated: 5,300,1800")
         return value
 
     @field_validator("language")
@@ -188,6 +217,10 @@ class Settings(BaseModel):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.http}").rstrip("/")
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(p) for p in self.webhook_retry_schedule.split(",") if p.strip())
 
     @property
     def tz(self) -> tzinfo:

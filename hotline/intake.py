@@ -38,6 +38,7 @@ from hotline.phone import to_e164
 from hotline.store.db import Database
 from hotline.store.tables import Call, CallState, Case, Incident, Recording
 from hotline.store.types import utcnow
+from hotline.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,18 @@ class IngestResult:
 
 class Intake:
     def __init__(
-        self, settings: Settings, db: Database, store: EvidenceStore, queue: JobQueue
+        self,
+        settings: Settings,
+        db: Database,
+        store: EvidenceStore,
+        queue: JobQueue,
+        outbox: Outbox,
     ) -> None:
         self.settings = settings
         self.db = db
         self.store = store
         self.queue = queue
+        self.outbox = outbox
 
     # --- hotline ingest ------------------------------------------------------------
 
@@ -233,6 +240,7 @@ class Intake:
                 details={"detail": fact.detail, "call": fact.call_id},
                 at=fact.at,
             )
+            await self.outbox.incident(s, incident)
         log.warning("incident %s: %s", fact.kind, fact.detail, extra={"call_id": fact.call_id})
         return incident
 
@@ -398,6 +406,7 @@ class Intake:
                 case_id=case.id,
                 details={"number": case.number, "status": case.status, "call": call.id},
             )
+            await self.outbox.case_opened(s, case)
         job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)
         await s.flush()
         await append_audit(

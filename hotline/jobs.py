@@ -52,6 +52,14 @@ class PermanentJobError(HotlineError):
     """A failure that retrying cannot fix (e.g. audio that cannot be decoded)."""
 
 
+class RetryAfter(HotlineError):
+    """A failure to retry on the handler's own schedule rather than the queue's backoff."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
     lease_seconds: float = 60.0
@@ -191,14 +199,24 @@ class JobQueue:
         if not result.rowcount:
             raise LeaseLost(f"job {job.id} is no longer held by {worker_id}")
 
-    async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool = False) -> str:
-        """Record a failure: retry later with backoff, or give up. Returns the new status."""
+    async def fail(
+        self,
+        job: Job,
+        worker_id: str,
+        error: str,
+        *,
+        permanent: bool = False,
+        delay: float | None = None,
+    ) -> str:
+        """Record a failure: retry later (after ``delay``, or with exponential backoff
+        and jitter), or give up. Returns the new status."""
         now = utcnow()
         give_up = permanent or job.attempts >= job.max_attempts
-        delay = min(
-            self.config.backoff_max_seconds,
-            self.config.backoff_seconds * 2 ** max(0, job.attempts - 1),
-        ) * random.uniform(0.8, 1.2)
+        if delay is None:
+            delay = min(
+                self.config.backoff_max_seconds,
+                self.config.backoff_seconds * 2 ** max(0, job.attempts - 1),
+            ) * random.uniform(0.8, 1.2)
         values: dict[str, Any] = {
             "status": JobStatus.FAILED if give_up else JobStatus.QUEUED,
             "last_error": error[:4000],
@@ -362,6 +380,19 @@ class Worker:
             raise
         except LeaseLost:
             log.warning("job %s: lease lost; another worker owns it now", job.id, extra=extra)
+        except RetryAfter as exc:
+            status = await self.queue.fail(job, self.worker_id, str(exc), delay=exc.delay)
+            log.info(
+                "job %s (%s) attempt %s/%s: %s -> %s, next in %.0f s",
+                job.id,
+                job.kind,
+                job.attempts,
+                job.max_attempts,
+                exc,
+                status,
+                exc.delay,
+                extra=extra,
+            )
         except Exception as exc:
             permanent = isinstance(exc, self.permanent_errors)
             status = await self.queue.fail(

@@ -13,13 +13,19 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable
 
 from hotline.calls import CallFact
+from hotline.cases import get_case
 from hotline.config import Settings
+from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, Lane, QueueConfig, Worker
 from hotline.live import LiveFeed
 from hotline.store.db import Database
+from hotline.store.tables import Case
 from hotline.transcription import TranscriptionService
+from hotline.webhooks.dispatch import DeliveryService
+from hotline.webhooks.endpoints import sync_from_settings
+from hotline.webhooks.outbox import DELIVER, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +45,10 @@ class Hotline:
                 backoff_seconds=settings.job_backoff_seconds,
             ),
         )
-        self.intake = Intake(settings, self.db, self.store, self.queue)
-        self.transcription = TranscriptionService(settings, self.db, self.store)
+        self.outbox = Outbox(settings, self.queue)
+        self.intake = Intake(settings, self.db, self.store, self.queue, self.outbox)
+        self.transcription = TranscriptionService(settings, self.db, self.store, self.outbox)
+        self.delivery = DeliveryService(settings, self.db, self.queue)
         self.live = LiveFeed()
 
     async def on_fact(self, fact: CallFact) -> None:
@@ -63,15 +71,38 @@ class Hotline:
         self.store.open()
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)
+        await sync_from_settings(self.db, self.settings)
 
     async def close(self) -> None:
+        await self.delivery.close()
         await self.db.close()
+
+    async def forward(self, ref: str | int, actor: str) -> tuple[Case, bool]:
+        """Send a case to the case system (``case.created``). Returns the case and
+        whether this call forwarded it (``False``: it had been forwarded already)."""
+        async with self.db.session() as s:
+            case = await get_case(s, ref)
+            if case.forwarded_at is not None:
+                return case, False
+            await self.outbox.forward(s, case)
+            await append_audit(
+                s,
+                actor=actor,
+                action="case.forwarded",
+                subject=f"case:{case.id}",
+                case_id=case.id,
+                details={"number": case.number},
+            )
+            return case, True
 
     def worker(self, only_ids: Iterable[int] | None = None) -> Worker:
         worker = Worker(
             self.queue,
-            {TRANSCRIBE: self.transcription},
-            [Lane((TRANSCRIBE,), concurrency=1)],
+            {TRANSCRIBE: self.transcription, DELIVER: self.delivery},
+            [
+                Lane((TRANSCRIBE,), concurrency=1),
+                Lane((DELIVER,), concurrency=self.settings.webhook_concurrency),
+            ],
             poll_seconds=self.settings.job_poll_seconds,
             grace_seconds=self.settings.shutdown_grace_seconds,
         )

@@ -27,6 +27,7 @@ from hotline.jobs import Lease, PermanentJobError
 from hotline.store.db import Database
 from hotline.store.tables import Case, Job, Recording, Transcript
 from hotline.store.types import utcnow
+from hotline.webhooks.outbox import Outbox
 
 if TYPE_CHECKING:
     import transcriber
@@ -69,10 +70,13 @@ class UnusableAudio(PermanentJobError):
 class TranscriptionService:
     """Owns the process's one model and runs ``transcribe`` jobs with it."""
 
-    def __init__(self, settings: Settings, db: Database, store: EvidenceStore) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, store: EvidenceStore, outbox: Outbox
+    ) -> None:
         self.settings = settings
         self.db = db
         self.store = store
+        self.outbox = outbox
         self._model: transcriber.Transcriber | None = None
         self._loading = asyncio.Lock()
         self.seconds_transcribed = 0.0
@@ -167,3 +171,4 @@ class TranscriptionService:
                     "segments": len(result.segments),
                 },
             )
+            await self.outbox.case_transcribed(s, case)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from hotline.web import api
+from hotline.web import api, integrations
 
 if TYPE_CHECKING:
     from hotline.service import Hotline
@@ -18,4 +18,5 @@ def make_app(core: Hotline) -> web.Application:
     app = web.Application(client_max_size=1 << 20)
     app[CORE] = core
     api.setup(app)
+    integrations.setup(app)
     return app

@@ -1,0 +1,128 @@
+"""Routes for the case system: forwarding a case, signed callbacks, signed recording links.
+
+The callback and the download are authenticated by their signatures, not by a session:
+the case system holds the shared secret (callbacks) and the links it was sent
+(downloads). Every download is an audit event.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from hotline.cases import case_json, load_views
+from hotline.errors import InputError, NotFound
+from hotline.evidence.audit import append_audit
+from hotline.store.tables import Case, Recording
+from hotline.webhooks.callbacks import CallbackRefused, apply_callback
+from hotline.webhooks.links import LinkRefused, load_signer
+
+if TYPE_CHECKING:
+    from hotline.service import Hotline
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MAX_CALLBACK = 64 * 1024
+
+
+def _core(request: web.Request) -> Hotline:
+    from hotline.web.app import CORE
+
+    return request.app[CORE]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def actor_of(request: web.Request) -> str:
+    """Who is acting: the signed-in user or token when there is one."""
+    user = request.get("user")
+    actor = getattr(user, "actor", None)
+    if isinstance(actor, str):
+        return actor
+    name = getattr(user, "name", None) or getattr(user, "username", None)
+    return f"user:{name}" if name else f"http:{request.remote or 'unknown'}"
+
+
+async def forward_case(request: web.Request) -> web.Response:
+    """Send the case to the case system now (``case.created``)."""
+    core = _core(request)
+    try:
+        case, forwarded = await core.forward(request.match_info["id"], actor_of(request))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    if not forwarded:
+        return _error(409, f"case {case.number} was forwarded at {case.forwarded_at}")
+    async with core.db.session() as s:
+        (view,) = await load_views(s, [case])
+    return web.json_response(case_json(view))
+
+
+async def case_system_callback(request: web.Request) -> web.Response:
+    """The case system attaches its own number, decision and stage to our case."""
+    core = _core(request)
+    if request.content_length is not None and request.content_length > _MAX_CALLBACK:
+        return _error(413, "callback body too large")
+    body = await request.read()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        result = await apply_callback(core.db, body, headers)
+    except CallbackRefused as exc:
+        return _error(401, str(exc))
+    except NotFound as exc:
+        return _error(404, str(exc))
+    except InputError as exc:
+        return _error(400, str(exc))
+    return web.json_response(
+        {
+            "ok": True,
+            "case": result.case.number,
+            "status": result.case.status,
+            "changed": result.changed,
+        }
+    )
+
+
+async def download_recording(request: web.Request) -> web.StreamResponse:
+    """A recording through a signed, expiring link (HTTP Range supported)."""
+    core = _core(request)
+    sha256 = request.match_info["sha256"]
+    if not _SHA256.fullmatch(sha256):
+        return _error(404, "no such recording")
+    signer = await load_signer(core.db)
+    try:
+        signer.check(sha256, request.query.get("expires", ""), request.query.get("sig", ""))
+    except LinkRefused as exc:
+        if exc.reason == "expired":
+            return _error(410, "this link has expired; ask for the case again")
+        return _error(403, "this link is not valid")
+    async with core.db.session() as s:
+        rec = (await s.exec(select(Recording).where(col(Recording.sha256) == sha256))).first()
+        if rec is None:
+            return _error(404, "no such recording")
+        case = (await s.exec(select(Case).where(col(Case.call_id) == rec.call_id))).first()
+        await append_audit(
+            s,
+            actor=f"link:{request.remote or 'unknown'}",
+            action="recording.downloaded",
+            subject=f"recording:{rec.id}",
+            case_id=case.id if case else None,
+            details={
+                "sha256": sha256,
+                "range": request.headers.get("Range", ""),
+                "via": "signed link",
+            },
+        )
+    path = core.store.path_of(rec.stored_path)
+    return web.FileResponse(
+        path, headers={"Content-Type": rec.content_type, "Cache-Control": "no-store"}
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/cases/{id}/forward", forward_case)
+    app.router.add_post("/api/integrations/callback", case_system_callback)
+    app.router.add_get("/api/recordings/{sha256}/download", download_recording)

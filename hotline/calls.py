@@ -63,7 +63,8 @@ class RecordingStarted:
     name: str
     """The recording's file name as the source knows it (may be a PBX-side path)."""
     leg: str = "mix"
-    """``mix`` (both parties), ``caller`` or ``operator``."""
+    """``mix`` (both parties), ``caller`` or ``operator``; ``message`` for a message the
+    caller left when no operator answered (the Asterisk dialplan's ``Record()``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

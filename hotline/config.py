@@ -73,8 +73,11 @@ class Settings(BaseModel):
     asterisk_recordings: Path | None = None
     """Directory where Asterisk's MixMonitor writes, as this machine sees it."""
     asterisk_recordings_pbx_path: str | None = None
-    """The same directory as the PBX names it, when it differs
-    (e.g. ``/var/spool/asterisk/monitor``)."""
+    """The same directory as the PBX names it, when it differs (default
+    ``/var/spool/asterisk/monitor``)."""
+    ami_mixmonitor_grace: float = Field(default=3.0, gt=0)
+    """An answered hotline call with no MixMonitor after this long gets one started
+    by hotline (and a ``call.unrecorded`` incident if that fails)."""
     whisper_model: str | None = None
     """A model name, a path to a CTranslate2 or openai-whisper model, or unset for the
     bundled multilingual base."""
@@ -136,8 +139,8 @@ class Settings(BaseModel):
         if value in (None, ""):
             return None
         assert value is not None
-        if not value.startswith("ami://") or "@" not in value:
-            raise ValueError("expected ami://USER:SECRET@HOST:PORT")
+        if not value.startswith(("ami://", "amis://")) or "@" not in value:
+            raise ValueError("expected ami://USER:SECRET@HOST:PORT (amis:// for TLS)")
         return value
 
     @field_validator("webhook_secret")

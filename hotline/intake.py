@@ -36,7 +36,7 @@ from hotline.evidence.files import EvidenceStore, Staged
 from hotline.jobs import JobQueue
 from hotline.phone import to_e164
 from hotline.store.db import Database
-from hotline.store.tables import Call, CallState, Case, Incident, Recording
+from hotline.store.tables import Call, CallState, Case, Incident, Job, JobStatus, Recording
 from hotline.store.types import utcnow
 from hotline.webhooks.outbox import Outbox
 
@@ -407,14 +407,61 @@ class Intake:
                 details={"number": case.number, "status": case.status, "call": call.id},
             )
             await self.outbox.case_opened(s, case)
-        job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)
-        await s.flush()
-        await append_audit(
-            s,
-            actor=actor,
-            action="transcription.queued",
-            subject=f"job:{job.id}",
-            case_id=case.id,
-            details={"recording_id": rec.id},
-        )
+        if await self._worth_transcribing(s, rec, case.id):
+            job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)
+            await s.flush()
+            await append_audit(
+                s,
+                actor=actor,
+                action="transcription.queued",
+                subject=f"job:{job.id}",
+                case_id=case.id,
+                details={"recording_id": rec.id},
+            )
         return IngestResult(case, call, rec, duplicate=False)
+
+    async def _worth_transcribing(self, s: AsyncSession, rec: Recording, case_id: int) -> bool:
+        """The mix holds everything said on the call (the caller's message included);
+        single legs are transcribed only when there is no mix to read."""
+        if rec.leg == "mix":
+            # Legs sealed before their mix no longer need reading on their own.
+            legs = set(
+                (
+                    await s.exec(
+                        select(Recording.id).where(
+                            col(Recording.call_id) == rec.call_id,
+                            col(Recording.leg) != "mix",
+                            (col(Recording.sequence) == rec.sequence)
+                            | (col(Recording.leg) == "message"),
+                        )
+                    )
+                ).all()
+            )
+            queued = (
+                await s.exec(
+                    select(Job).where(
+                        col(Job.case_id) == case_id,
+                        col(Job.kind) == TRANSCRIBE,
+                        col(Job.status) == JobStatus.QUEUED,
+                    )
+                )
+            ).all()
+            for job in queued:
+                if job.payload.get("recording_id") in legs:
+                    job.status = JobStatus.CANCELLED
+                    job.last_error = f"superseded by the mix, recording {rec.id}"
+                    job.finished_at = utcnow()
+                    s.add(job)
+            return True
+        # A caller's message is recorded while the call's mix runs, whatever its sequence.
+        same_part = True if rec.leg == "message" else col(Recording.sequence) == rec.sequence
+        mix = (
+            await s.exec(
+                select(Recording.id).where(
+                    col(Recording.call_id) == rec.call_id,
+                    col(Recording.leg) == "mix",
+                    same_part,
+                )
+            )
+        ).first()
+        return mix is None

@@ -12,14 +12,16 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 
-from hotline.calls import CallFact
+from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
 from hotline.config import Settings
+from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, Lane, QueueConfig, Worker
 from hotline.live import LiveFeed
+from hotline.sources import Source, build_sources
 from hotline.store.db import Database
 from hotline.store.tables import Case
 from hotline.transcription import TranscriptionService
@@ -50,15 +52,27 @@ class Hotline:
         self.transcription = TranscriptionService(settings, self.db, self.store, self.outbox)
         self.delivery = DeliveryService(settings, self.db, self.queue)
         self.live = LiveFeed()
+        self.sources: list[Source] = []
 
     async def on_fact(self, fact: CallFact) -> None:
-        """Where the call sources send their facts: live view first, then the store."""
+        """Where the call sources send their facts: live view first, then the store.
+
+        A storage failure propagates, so the source delivers the fact again; a file
+        that is no usable recording is itself a fact worth keeping: an incident.
+        """
         self.live.apply(fact)
         try:
             result = await self.intake.handle(fact)
-        except Exception:
-            # The live view still shows the call; the failure must be seen and fixed.
-            log.exception("could not store %s for call %s", type(fact).__name__, fact.call_id)
+        except RecordingRejected as exc:
+            assert isinstance(fact, RecordingFinished)
+            await self.intake.handle(
+                Incident(
+                    kind=IncidentKind.INCOMPLETE,
+                    at=fact.at,
+                    call_id=fact.call_id,
+                    detail=f"the recording cannot be sealed: {exc}",
+                )
+            )
             return
         if result is not None:
             self.live.publish(
@@ -132,12 +146,16 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     core = Hotline(settings)
     await core.open()
     worker = core.worker()
+    core.sources = build_sources(settings, core.on_fact)
     runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         await worker.start()
+        for source in core.sources:
+            await source.start()
+            log.info("call source %s started", source.name)
         url = f"http://{settings.http}"
         log.info("hotline serving on %s (database %s)", url, _redact(settings.db_url))
         if ready is not None:
@@ -145,6 +163,8 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
         await _until_signalled()
         log.info("stopping (up to %.0f s for work in flight)", settings.shutdown_grace_seconds)
     finally:
+        for source in reversed(core.sources):
+            await source.stop()
         await worker.stop()
         await runner.cleanup()
         await core.close()

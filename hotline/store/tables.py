@@ -168,6 +168,8 @@ class JobStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     """Gave up after the last attempt; visible, and can be retried by hand."""
+    CANCELLED = "cancelled"
+    """No longer needed (e.g. a single leg's transcription once the mix arrived)."""
 
 
 class Job(SQLModel, table=True):

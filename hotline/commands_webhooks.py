@@ -134,7 +134,7 @@ async def _test(core: Hotline, endpoint_id: int) -> int:
         }
     )
     try:
-        status = await core.delivery.post(endpoint, msg_id, body)
+        status = await core.delivery.post(endpoint.url, endpoint.secret, msg_id, body)
     except Exception as exc:
         print(f"{endpoint.url}: no answer ({type(exc).__name__}: {exc})")
         return EXIT_CHECK

@@ -28,12 +28,13 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import String, and_, bindparam, case, exists, func, literal, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.errors import HotlineError
@@ -42,6 +43,28 @@ from hotline.store.tables import Job, JobStatus
 from hotline.store.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# Statements on the hot path, built once (a job is claimed, heartbeats and completes
+# thousands of times a minute when webhooks drain a backlog).
+_JOBS = SQLModel.metadata.tables["jobs"]
+_HELD = and_(
+    _JOBS.c.id == bindparam("job_id"),
+    _JOBS.c.lease_owner == bindparam("owner"),
+    _JOBS.c.status == JobStatus.RUNNING.value,
+)
+_HEARTBEAT = update(_JOBS).where(_HELD).values(lease_expires_at=bindparam("expires"))
+_COMPLETE = (
+    update(_JOBS)
+    .where(_HELD)
+    .values(
+        status=JobStatus.DONE.value,
+        finished_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error="",
+    )
+)
 
 
 class LeaseLost(HotlineError):
@@ -76,6 +99,7 @@ class JobQueue:
     def __init__(self, db: Database, config: QueueConfig) -> None:
         self.db = db
         self.config = config
+        self._next_sweep = datetime.min.replace(tzinfo=UTC)
 
     # --- producers ---------------------------------------------------------------
 
@@ -108,93 +132,113 @@ class JobQueue:
         self, worker_id: str, kinds: Sequence[str], only_ids: Iterable[int] | None = None
     ) -> Job | None:
         """Take the oldest runnable job of ``kinds``, or ``None``."""
+        jobs = await self.claim_many(worker_id, kinds, 1, only_ids)
+        return jobs[0] if jobs else None
+
+    async def claim_many(
+        self,
+        worker_id: str,
+        kinds: Sequence[str],
+        limit: int,
+        only_ids: Iterable[int] | None = None,
+    ) -> list[Job]:
+        """Take up to ``limit`` of the oldest runnable jobs of ``kinds`` in one statement
+        (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``)."""
         now = utcnow()
         earlier = aliased(Job)
         blocked = exists().where(
-            and_(
-                col(earlier.ordering_key) == col(Job.ordering_key),
-                col(earlier.id) < col(Job.id),
-                col(earlier.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-            )
+            col(earlier.ordering_key) == col(Job.ordering_key),
+            col(earlier.id) < col(Job.id),
+            col(earlier.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
         )
         runnable = or_(
             and_(col(Job.status) == JobStatus.QUEUED, col(Job.run_after) <= now),
-            and_(col(Job.status) == JobStatus.RUNNING, col(Job.lease_expires_at) < now),
+            and_(
+                col(Job.status) == JobStatus.RUNNING,
+                col(Job.lease_expires_at) < now,
+                col(Job.attempts) < col(Job.max_attempts),
+            ),
         )
-        query = (
-            select(Job)
+        picked = (
+            select(Job.id)
             .where(col(Job.kind).in_(list(kinds)), runnable)
             .where(or_(col(Job.ordering_key).is_(None), ~blocked))
             .order_by(col(Job.id))
-            .limit(1)
-            .with_for_update(skip_locked=True, of=Job)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         if only_ids is not None:
-            query = query.where(col(Job.id).in_(list(only_ids)))
-        while True:
-            async with self.db.session() as s:
-                job = (await s.exec(query)).first()
-                if job is None:
-                    return None
-                if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:
-                    # Its last worker died holding it, max_attempts times over.
-                    job.status = JobStatus.FAILED
-                    job.last_error = (
-                        f"{job.last_error}\nlease expired on attempt {job.attempts} "
-                        f"(worker {job.lease_owner} stopped)"
-                    ).strip()
-                    job.finished_at = now
-                    job.updated_at = now
-                    job.lease_owner = None
-                    job.lease_expires_at = None
-                    continue
-                if job.status == JobStatus.RUNNING:
-                    log.warning(
-                        "reclaiming job %s (%s): the lease of %s expired",
-                        job.id,
-                        job.kind,
-                        job.lease_owner,
-                        extra={"job_id": job.id, "case_id": job.case_id},
-                    )
-                job.status = JobStatus.RUNNING
-                job.attempts += 1
-                job.lease_owner = worker_id
-                job.lease_expires_at = now + timedelta(seconds=self.config.lease_seconds)
-                job.updated_at = now
-                return job
+            picked = picked.where(col(Job.id).in_(list(only_ids)))
+        reclaimed = literal("lease of ", String) + func.coalesce(col(Job.lease_owner), "?")
+        claim = (
+            update(Job)
+            .where(col(Job.id).in_(picked.scalar_subquery()))
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=col(Job.attempts) + 1,
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
+                updated_at=now,
+                # SET sees the old row: note whose lease ran out, when it did.
+                last_error=case(
+                    (col(Job.status) == JobStatus.RUNNING, reclaimed + literal(" expired")),
+                    else_=col(Job.last_error),
+                ),
+            )
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.session() as s:
+            if now >= self._next_sweep:
+                await self._fail_abandoned(s, now)
+            jobs = sorted((await s.exec(claim)).scalars().all(), key=lambda j: j.id or 0)
+        for job in jobs:
+            if job.attempts > 1 and job.last_error.startswith("lease of "):
+                log.warning(
+                    "reclaiming job %s (%s): the %s",
+                    job.id,
+                    job.kind,
+                    job.last_error,
+                    extra={"job_id": job.id, "case_id": job.case_id},
+                )
+        return list(jobs)
+
+    async def _fail_abandoned(self, s: AsyncSession, now: datetime) -> None:
+        """Jobs whose worker died holding them on their last attempt: give up."""
+        self._next_sweep = now + timedelta(seconds=min(30.0, self.config.lease_seconds / 2))
+        await s.exec(
+            update(Job)
+            .where(
+                col(Job.status) == JobStatus.RUNNING,
+                col(Job.lease_expires_at) < now,
+                col(Job.attempts) >= col(Job.max_attempts),
+            )
+            .values(
+                status=JobStatus.FAILED,
+                last_error="lease expired on the last attempt (its worker stopped)",
+                finished_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
 
     async def heartbeat(self, job: Job, worker_id: str) -> bool:
         expires = utcnow() + timedelta(seconds=self.config.lease_seconds)
-        async with self.db.session() as s:
-            result = await s.exec(
-                update(Job)
-                .where(
-                    col(Job.id) == job.id,
-                    col(Job.lease_owner) == worker_id,
-                    col(Job.status) == JobStatus.RUNNING,
-                )
-                .values(lease_expires_at=expires)
+        async with self.db.connection() as conn:
+            result = await conn.execute(
+                _HEARTBEAT, {"job_id": job.id, "owner": worker_id, "expires": expires}
             )
             return bool(result.rowcount)
 
     async def complete_in(self, session: AsyncSession, job: Job, worker_id: str) -> None:
         """Mark done within the handler's transaction; raises ``LeaseLost``."""
-        now = utcnow()
-        result = await session.exec(
-            update(Job)
-            .where(
-                col(Job.id) == job.id,
-                col(Job.lease_owner) == worker_id,
-                col(Job.status) == JobStatus.RUNNING,
-            )
-            .values(
-                status=JobStatus.DONE,
-                finished_at=now,
-                updated_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                last_error="",
-            )
+        await self.complete_on(await session.connection(), job, worker_id)
+
+    async def complete_on(self, conn: AsyncConnection, job: Job, worker_id: str) -> None:
+        """``complete_in`` for a handler working on a plain connection."""
+        result = await conn.execute(
+            _COMPLETE, {"job_id": job.id, "owner": worker_id, "now": utcnow()}
         )
         if not result.rowcount:
             raise LeaseLost(f"job {job.id} is no longer held by {worker_id}")
@@ -285,6 +329,9 @@ class Lease:
     async def complete_in(self, session: AsyncSession) -> None:
         await self.queue.complete_in(session, self.job, self.worker_id)
 
+    async def complete_on(self, conn: AsyncConnection) -> None:
+        await self.queue.complete_on(conn, self.job, self.worker_id)
+
 
 Handler = Callable[[Job, Lease], Awaitable[None]]
 
@@ -336,9 +383,8 @@ class Worker:
         if self._tasks:
             return
         for lane in self.lanes:
-            for n in range(lane.concurrency):
-                name = f"worker:{'+'.join(lane.kinds)}:{n}"
-                self._tasks.append(asyncio.create_task(self._loop(lane), name=name))
+            name = f"worker:{'+'.join(lane.kinds)}"
+            self._tasks.append(asyncio.create_task(self._lane(lane), name=name))
 
     async def stop(self) -> None:
         if not self._tasks:
@@ -351,19 +397,41 @@ class Worker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
-    async def _loop(self, lane: Lane) -> None:
-        while not self._stopping.is_set():
-            try:
-                job = await self.queue.claim(self.worker_id, lane.kinds, self.only_ids)
-            except Exception:
-                log.exception("claiming a job failed; retrying")
-                job = None
-            if job is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                continue
-            await self._run(job)
+    async def _lane(self, lane: Lane) -> None:
+        """Claim jobs in batches as runners come free; run each on its own task."""
+        running: set[asyncio.Task[None]] = set()
+        batch = max(1, lane.concurrency // 4)
+        try:
+            while not self._stopping.is_set():
+                free = lane.concurrency - len(running)
+                if free == 0:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if free < batch:
+                    await asyncio.sleep(0.005)  # a few more may finish: one claim for all
+                    free = lane.concurrency - len(running)
+                try:
+                    jobs = await self.queue.claim_many(
+                        self.worker_id, lane.kinds, free, self.only_ids
+                    )
+                except Exception:
+                    log.exception("claiming jobs failed; retrying")
+                    jobs = []
+                for job in jobs:
+                    task = asyncio.create_task(self._run(job), name=f"job:{job.id}")
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if len(jobs) < free:  # the queue ran dry: wait for news or the next poll
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if running:  # stopping: let the jobs in flight finish (stop() bounds this)
+                await asyncio.gather(*running, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
 
     async def _run(self, job: Job) -> None:
         handler = self.handlers[job.kind]

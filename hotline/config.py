@@ -68,6 +68,30 @@ class Settings(BaseModel):
     """Wrong passwords for one user name within 15 minutes before its logins pause."""
     sip: HostPortOrOff = "127.0.0.1:5060"
     """The built-in SIP line (UDP and TCP); ``off`` disables it."""
+    sip_transports: str = "udp,tcp"
+    sip_advertise: str = ""
+    """Address put in Contact and SDP (default: the listening address, or the route to
+    each peer when listening on a wildcard)."""
+    sip_notice: Path | None = None
+    """The recording notice played on answer (8 kHz mono 16-bit WAV); default
+    ``dialplan/sounds/hotline-recording-notice-zh.wav``."""
+    sip_rtp_ports: str = "10000-20000"
+    """Media ports, ``LOW-HIGH``."""
+    sip_rtp_timeout: float = Field(default=30.0, gt=0)
+    """Hang up when the caller sent no audio for this long (except on hold)."""
+    sip_max_call_seconds: float = Field(default=14400.0, gt=0)
+    sip_ring_seconds: float = Field(default=0.5, ge=0)
+    sip_max_calls: int = Field(default=500, ge=1)
+    sip_codecs: str = "PCMU,PCMA"
+    sip_registrar: str = ""
+    """Register as an extension of this PBX or trunk (``sip:pbx:5060``); empty: callers
+    send INVITEs straight to the line."""
+    sip_user: str = "hotline"
+    sip_password: str = ""
+    sip_auth_user: str = ""
+    sip_domain: str = ""
+    sip_expiry: int = Field(default=600, ge=60)
+    sip_register_retry: float = Field(default=30.0, gt=0)
     ami_url: str | None = None
     """``ami://user:secret@host:5038``; when set, the Asterisk source runs."""
     asterisk_recordings: Path | None = None
@@ -151,6 +175,14 @@ class Settings(BaseModel):
         assert value is not None
         if not value.startswith("whsec_") or len(value) < 16:
             raise ValueError("expected whsec_<base64>, as the case system gave it")
+        return value
+
+    @field_validator("sip_rtp_ports")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        low, _, high = value.partition("-")
+        if not (low.strip().isdigit() and high.strip().isdigit()):
+            raise ValueError(f"expected LOW-HIGH, such as 10000-20000; got {value!r}")
         return value
 
     @field_validator("webhook_retry_schedule")

@@ -12,8 +12,13 @@
      │    ├── AMIProtocolError     a frame from Asterisk that cannot be parsed
      │    └── AMILoginError        Asterisk refused our credentials (not retried)
      ├── SIPError             the built-in SIP line
+     │    ├── SIPProtocolError     a SIP message or SDP body that cannot be used
+     │    └── RTPError             a datagram that is not a usable RTP packet
      ├── TranscriptionError   speech to text (wraps ``transcriber.TranscriptionError``)
-     └── DeliveryError        webhook delivery to the case system
+     ├── DeliveryError        webhook delivery to the case system
+     └── AccessError          sign-in, sessions, API tokens
+          ├── LoginRefused         wrong user name or password, or a disabled account
+          └── LoginThrottled       too many wrong passwords lately: wait, then try again
 
 A user-facing message says what was wrong and what to do; the CLI prints it on one
 line and exits 2 (bad input) or 1 (a failed check); it never shows a traceback.
@@ -70,9 +75,42 @@ class SIPError(HotlineError):
     """The built-in SIP line failed."""
 
 
+class SIPProtocolError(SIPError):
+    """A peer sent a SIP message (or SDP body) that cannot be parsed or used.
+
+    ``status`` and ``reason`` are the response a user agent answers a request with
+    (400 Bad Request unless a more precise 4xx/5xx applies).
+    """
+
+    def __init__(self, message: str, status: int = 400, reason: str = "Bad Request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class RTPError(SIPError):
+    """A datagram on a media port that is not a usable RTP packet."""
+
+
 class TranscriptionError(HotlineError):
     """Speech to text failed for a recording."""
 
 
 class DeliveryError(HotlineError):
     """A webhook could not be delivered to the case system."""
+
+
+class AccessError(HotlineError):
+    """Signing in or using a session or an API token failed."""
+
+
+class LoginRefused(AccessError):
+    """Wrong user name or password, or a disabled account (deliberately not told apart)."""
+
+
+class LoginThrottled(AccessError):
+    """Too many wrong passwords for this user name or address lately."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -52,8 +52,73 @@ class _Asterisk:
         return {"ok": status.healthy, **status.as_dict()}
 
 
+class _SIPLine:
+    name = "sip"
+
+    def __init__(self, settings: Settings, sink: FactSink) -> None:
+        from hotline.sip import SIPConfig, SIPLine, parse_listen
+        from hotline.sip.config import default_notice
+
+        listen = parse_listen(settings.sip)
+        assert listen is not None
+        low, _, high = settings.sip_rtp_ports.partition("-")
+        config = SIPConfig(
+            recordings_dir=settings.spool_dir / "sip",
+            host=listen[0],
+            port=listen[1],
+            transports=_words(settings.sip_transports),
+            advertise_host=settings.sip_advertise,
+            rtp_port_range=(int(low), int(high)),
+            rtp_silence_timeout=settings.sip_rtp_timeout,
+            max_call_seconds=settings.sip_max_call_seconds,
+            ring_seconds=settings.sip_ring_seconds,
+            max_calls=settings.sip_max_calls,
+            codecs=tuple(c.upper() for c in _words(settings.sip_codecs)),
+            registrar=settings.sip_registrar,
+            user=settings.sip_user,
+            password=settings.sip_password,
+            auth_user=settings.sip_auth_user,
+            domain=settings.sip_domain,
+            expiry=settings.sip_expiry,
+            register_retry=settings.sip_register_retry,
+            notice_path=settings.sip_notice or default_notice(),
+        )
+        self._line = SIPLine(config, sink)
+
+    async def start(self) -> None:
+        await self._line.start()
+
+    async def stop(self) -> None:
+        await self._line.stop()
+
+    def health(self) -> dict[str, Any]:
+        status = self._line.status
+        reg = status.registration
+        return {
+            "ok": status.running and (reg is None or reg.state != "failed"),
+            "listening": list(status.listening),
+            "registration": None
+            if reg is None
+            else {
+                "state": reg.state,
+                "registrar": reg.registrar,
+                "last_error": reg.last_error or None,
+                "expires_at": reg.expires_at.isoformat() if reg.expires_at else None,
+            },
+            "live_calls": len(status.live_calls),
+            "rejected_messages": status.rejected_messages,
+        }
+
+
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(w.strip().lower() for w in value.split(",") if w.strip())
+
+
 def build_sources(settings: Settings, sink: FactSink) -> list[Source]:
+    """The sources these settings ask for (a bad source setting raises ``ConfigError``)."""
     sources: list[Source] = []
+    if settings.sip != "off":
+        sources.append(_SIPLine(settings, sink))
     if settings.ami_url:
         sources.append(_Asterisk(settings, sink))
     return sources

@@ -1,0 +1,152 @@
+"""The recording of one call: a two-channel 16-bit PCM WAV at 8 kHz.
+
+Channel 1 is what the caller sent, channel 2 what we sent (the recording notice), both
+on one timeline that starts when the call was answered. Audio is placed by sample
+position (out-of-order writes are fine within ``horizon`` samples of the newest
+position) and written to disk in blocks. Gaps are silence.
+
+The file is written under a hidden ``.NAME.part`` name and appears under its final
+name only once it is complete and synced, so nothing ever picks up half a recording.
+The final name is never reused: an existing file with that name is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from hotline.rtp import g711
+from hotline.rtp.g711 import Samples
+
+RATE = 8000
+CHANNELS = 2
+CALLER, SENT = 0, 1
+_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+_MAX_AHEAD = 60 * RATE
+_FRAME = 2 * CHANNELS  # bytes per frame
+
+
+def wav_header(frames: int, *, rate: int = RATE, channels: int = CHANNELS) -> bytes:
+    data = frames * channels * 2
+    return _HEADER.pack(
+        b"RIFF",
+        36 + data,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate,
+        rate * channels * 2,
+        channels * 2,
+        16,
+        b"data",
+        data,
+    )
+
+
+class CallRecorder:
+    def __init__(self, path: Path, *, horizon: int = RATE, block: int = RATE // 2) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.part")
+        self.horizon = horizon
+        self.block = block
+        self.frames = 0
+        """Frames (sample pairs) written to disk so far."""
+        self.discarded = 0
+        """Samples that arrived too late (already on disk) or absurdly far ahead."""
+        # Interleaved 16-bit little-endian frames from ``frames`` on; zero bytes are silence.
+        self._buffer = bytearray(_FRAME * (horizon + 4 * block))
+        self._file = open(self.partial, "xb")  # noqa: SIM115 - owned until close()
+        self._file.write(wav_header(0))
+        self._closed = False
+
+    def put(self, channel: int, position: int, samples: Samples) -> None:
+        """Place 16-bit ``samples`` on ``channel`` at ``position`` (samples since answer)."""
+        pcm = samples.astype("<i2").tobytes()
+        self._place(channel, position, len(samples), pcm[0::2], pcm[1::2])
+
+    def put_g711(self, channel: int, position: int, payload: bytes, codec: str) -> None:
+        """Decode a G.711 payload straight into place (the per-packet path)."""
+        low = payload.translate(g711.LOW_BYTES[codec])
+        high = payload.translate(g711.HIGH_BYTES[codec])
+        self._place(channel, position, len(payload), low, high)
+
+    def _place(self, channel: int, position: int, count: int, low: bytes, high: bytes) -> None:
+        if self._closed or not count:
+            return
+        start = position - self.frames
+        if start < 0:
+            skip = min(-start, count)
+            self.discarded += skip
+            low, high, count, start = low[skip:], high[skip:], count - skip, 0
+            if not count:
+                return
+        end = start + count
+        if end > _MAX_AHEAD:
+            self.discarded += count
+            return
+        if end * _FRAME > len(self._buffer):
+            self._buffer.extend(bytes(max(end * _FRAME - len(self._buffer), len(self._buffer))))
+        at = start * _FRAME + 2 * channel
+        self._buffer[at : end * _FRAME : _FRAME] = low
+        self._buffer[at + 1 : end * _FRAME : _FRAME] = high
+
+    def advance(self, position: int) -> None:
+        """The wall clock is at ``position``: write out what is older than the horizon."""
+        ready = position - self.horizon - self.frames
+        if ready >= self.block and not self._closed:
+            self._write(ready)
+
+    def close(self, end: int) -> Path:
+        """Write everything up to ``end`` (pad with silence, cut what lies beyond), sync,
+        and give the file its final name. Returns that name."""
+        if self._closed:
+            return self.path
+        remaining = max(0, end - self.frames)
+        if remaining * _FRAME > len(self._buffer):
+            self._buffer.extend(bytes(remaining * _FRAME - len(self._buffer)))
+        self._write(remaining)
+        self._file.seek(0)
+        self._file.write(wav_header(self.frames))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._closed = True
+        self.path = _publish(self.partial, self.path)
+        return self.path
+
+    def abandon(self) -> None:
+        """Close the file after a failure, leaving the ``.part`` file for inspection."""
+        if not self._closed:
+            self._closed = True
+            self._file.close()
+
+    def _write(self, count: int) -> None:
+        if count <= 0:
+            return
+        size = count * _FRAME
+        with memoryview(self._buffer) as view:
+            self._file.write(view[:size])
+        del self._buffer[:size]
+        self._buffer.extend(bytes(size))
+        self.frames += count
+
+
+def _publish(partial: Path, wanted: Path) -> Path:
+    """Link the finished file to its final name without ever replacing a file."""
+    for attempt in range(100):
+        target = wanted if attempt == 0 else wanted.with_stem(f"{wanted.stem}-{attempt}")
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: check, then rename
+            if target.exists():
+                continue
+            os.rename(partial, target)
+            return target
+        os.unlink(partial)
+        return target
+    raise FileExistsError(f"no free name for {wanted}")

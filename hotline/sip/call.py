@@ -1,0 +1,119 @@
+"""One call on the SIP line as the line sees it: its state, its media, its facts."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from hotline.rtp.recording import CallRecorder
+from hotline.rtp.session import MediaSession
+from hotline.sip import sdp
+from hotline.sip.events import Peer
+from hotline.sip.sdp import Negotiated, SessionDescription
+from hotline.sip.status import LiveCallStatus
+
+
+@dataclass(eq=False, slots=True)
+class LiveCall:
+    call_id: str
+    caller: str
+    caller_name: str
+    callee: str
+    peer: Peer
+    started_at: datetime
+    offer: SessionDescription | None
+    state: str = "ringing"  # ringing → answered → ended
+    media: MediaSession | None = None
+    recorder: CallRecorder | None = None
+    negotiated: Negotiated | None = None
+    our_sdp: SessionDescription | None = None
+    """Our last offer or answer (its o= version goes up when it changes)."""
+    awaiting_answer: bool = False
+    """We sent an offer (offerless INVITE or re-INVITE) whose answer comes in the ACK."""
+    answered_at: datetime | None = None
+    answered_clock: float = 0.0
+    ended_clock: float | None = None
+    cause: str = ""
+    on_hold: bool = False
+    session_id: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def describe(
+        self, offer: SessionDescription | None, address: str, codecs: tuple[str, ...]
+    ) -> tuple[SessionDescription, Negotiated | None]:
+        """Our answer to ``offer`` (or our offer when there is none). The o= version
+        goes up only when the description changes (RFC 3264 §8)."""
+        assert self.media is not None
+        version = int(self.our_sdp.origin.split()[2]) if self.our_sdp else 0
+        port, negotiated = self.media.local_port, None
+        if offer is None:
+            ours = sdp.offer(
+                address=address,
+                port=port,
+                session_id=self.session_id,
+                version=version,
+                codecs=codecs,
+            )
+        else:
+            ours, negotiated = sdp.answer(
+                offer,
+                address=address,
+                port=port,
+                session_id=self.session_id,
+                version=version,
+                codecs=codecs,
+            )
+        if self.our_sdp is not None:
+            if _body(self.our_sdp) == _body(ours):
+                return self.our_sdp, negotiated
+            origin = ours.origin.split()
+            origin[2] = str(version + 1)
+            ours = replace(ours, origin=" ".join(origin))
+        return ours, negotiated
+
+    def apply(self, negotiated: Negotiated, now: float) -> bool:
+        """Point the media at what was negotiated; True when the notice should play."""
+        media = self.media
+        assert media is not None
+        self.negotiated = negotiated
+        media.remote = negotiated.remote
+        media.send_codec, media.send_payload_type = negotiated.codec, negotiated.payload_type
+        media.codecs[negotiated.payload_type] = negotiated.codec
+        media.event_payload_type = negotiated.event_payload_type
+        on_hold = not (negotiated.receiving and negotiated.sending)
+        if self.on_hold and not on_hold:
+            media.last_packet_at = now  # the silence timeout starts again after a hold
+        media.receiving, media.sending = negotiated.receiving, negotiated.sending
+        self.on_hold = on_hold
+        return self.state == "answered" and media.sending and media.notice_state != "complete"
+
+    def end(self, cause: str, now: float) -> bool:
+        """Mark the call over (first cause wins); False if it already was."""
+        if self.ended_clock is not None:
+            return False
+        self.ended_clock, self.cause = now, cause
+        self.done.set()
+        return True
+
+    def status(self) -> LiveCallStatus:
+        since = self.answered_at or self.started_at
+        return LiveCallStatus(self.call_id, self.caller, self.state, since, self.peer.transport)
+
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z+._-]")
+
+
+def recording_name(directory: Path, call: LiveCall, at: datetime) -> Path:
+    """``<UTC time>-<caller>-<call id hash>.wav``: sortable, unique, safe on any disk."""
+    caller = _UNSAFE.sub("_", call.caller)[:32] or "unknown"
+    digest = hashlib.sha256(call.call_id.encode()).hexdigest()[:10]
+    return directory / f"{at:%Y%m%dT%H%M%SZ}-{caller}-{digest}.wav"
+
+
+def _body(sd: SessionDescription) -> bytes:
+    """The description without its o= line, to tell whether it changed."""
+    return bytes(replace(sd, origin="-"))

@@ -1,0 +1,188 @@
+"""Garbage, load and registration: the line answers bad input with the right status or
+ignores it, keeps working, records 20 concurrent calls, and registers with digest auth."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from hotline.calls import (
+    CallEnded,
+    CallStarted,
+    Incident,
+    IncidentKind,
+    RecordingFinished,
+    RecordingStarted,
+)
+from hotline.errors import SIPError
+from hotline.sip import SIPConfig, SIPLine, default_notice
+from tests.integration.sip.conftest import KEYWORDS, LineFactory, Speech, find_exact, read_recording
+from tests.support.sip_pcap import speech_pcap
+from tests.support.sip_peers import (
+    call_scenario,
+    free_port,
+    garbage_scenario,
+    refused_scenario,
+    registrar_scenario,
+    run_sipp,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+JUNK = [
+    b"",
+    b"\r\n\r\n",
+    b"\x00" * 64,
+    os.urandom(1500),
+    b"INVITE\r\n\r\n",
+    b"SIP/2.0 200\r\n\r\n",
+    b"INVITE sip:x@y SIP/2.0\r\nVia: nonsense\r\n\r\n",
+    b"INVITE sip:x@y SIP/2.0\r\nContent-Length: 99999\r\n\r\nv=0",
+    b"BYE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n"
+    b"Call-ID: \xff\xfe\r\n\r\n",
+    "OPTIONS sip:测试@127.0.0.1 SIP/2.0\r\n".encode() * 200,
+]
+
+
+async def test_garbage_is_answered_or_ignored_and_the_line_keeps_working(
+    tmp_path: Path, start_line: LineFactory, test_speech: Speech
+) -> None:
+    line = await start_line()
+    run = await run_sipp(tmp_path, garbage_scenario(), line.target)
+    assert run.returncode == 0, run.output[-3000:]
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for junk in JUNK:
+            udp.sendto(junk, ("127.0.0.1", line.port))
+    for junk in JUNK:
+        _, writer = await asyncio.open_connection("127.0.0.1", line.port)
+        writer.write(junk + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()
+    # RTP port garbage: a call's media port gets junk while a real call runs.
+    pcap = speech_pcap(test_speech.short, tmp_path / "report.pcap", "PCMU")
+    talk_ms = int(test_speech.seconds(test_speech.short) * 1000) + 500
+    call = asyncio.create_task(
+        run_sipp(tmp_path, call_scenario(pcap, "PCMU", talk_ms), line.target)
+    )
+    await line.facts.wait_for(RecordingStarted)
+    await asyncio.sleep(0.5)
+    media_ports = [c.media.local_port for c in line.line._calls.values() if c.media]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for junk in JUNK[:6]:
+            udp.sendto(junk, ("127.0.0.1", media_ports[0]))
+    run = await call
+    assert run.returncode == 0, run.output[-3000:]
+    await line.facts.wait_for(RecordingFinished)
+    finished = line.facts.of(RecordingFinished)[0]
+    caller, _ = read_recording(finished.path)
+    assert find_exact(caller, test_speech.short, "PCMU") >= 0
+    assert int(finished.details["packets_invalid"]) >= 3
+    assert line.line.status.rejected_messages >= 5
+    assert line.line.status.running
+
+
+async def test_twenty_concurrent_calls_all_recorded(
+    tmp_path: Path, start_line: LineFactory, test_speech: Speech, transcribe
+) -> None:
+    line = await start_line()
+    pcap = speech_pcap(test_speech.report, tmp_path / "report.pcap", "PCMU")
+    talk_ms = int(test_speech.seconds(test_speech.report) * 1000) + 800
+    run = await run_sipp(
+        tmp_path, call_scenario(pcap, "PCMU", talk_ms), line.target, calls=20, rate=40, limit=20
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    await line.facts.ended(20)
+    finished = line.facts.of(RecordingFinished)
+    assert len(finished) == 20 and len({f.call_id for f in finished}) == 20
+    assert all(f.details["packets_lost"] == "0" for f in finished), [f.details for f in finished]
+    for fact in finished:
+        caller, _ = read_recording(fact.path)
+        assert abs(len(caller) / 8000 - fact.expected_duration) < 0.1
+        assert find_exact(caller, test_speech.report, "PCMU") >= 0, fact.path
+    for fact in finished[:20:4]:  # the speech model on a sample of them (bit-exact on all)
+        said = transcribe(read_recording(fact.path)[0])
+        assert all(word in said for word in KEYWORDS), said
+
+
+async def test_registration_with_digest_and_refresh(
+    tmp_path: Path, start_line: LineFactory
+) -> None:
+    port = free_port()
+    registrar = asyncio.create_task(
+        run_sipp(
+            tmp_path,
+            registrar_scenario("agent7", "s3cret", 2, 3),
+            "",
+            server=True,
+            port=port,
+            sipp_timeout=20,
+        )
+    )
+    await asyncio.sleep(0.3)
+    # A name, resolved once when the line starts; the address-of-record keeps it.
+    line = await start_line(
+        registrar=f"localhost:{port}", user="agent7", password="s3cret", expiry=2
+    )
+    run = await registrar  # three REGISTERs, each challenged: the first and two refreshes
+    assert run.returncode == 0, run.output[-3000:]
+    status = line.line.status.registration
+    assert status is not None and status.state == "registered", status
+    assert len(run.times(r"REGISTER ")) == 6
+    assert "Authorization: Digest" in run.trace and "sip:agent7@localhost" in run.trace
+
+
+async def test_registration_failure_is_visible(tmp_path: Path, start_line: LineFactory) -> None:
+    port = free_port()
+    registrar = asyncio.create_task(
+        run_sipp(
+            tmp_path,
+            registrar_scenario("agent7", "s3cret", 60, 1),
+            "",
+            server=True,
+            port=port,
+            sipp_timeout=10,
+        )
+    )
+    await asyncio.sleep(0.3)
+    line = await start_line(registrar=f"127.0.0.1:{port}", user="agent7", password="wrong")
+    await line.facts.wait_for(Incident)
+    status = line.line.status.registration
+    assert status is not None and status.state == "failed" and "403" in status.last_error
+    incident = line.facts.of(Incident)[0]
+    assert incident.kind is IncidentKind.SOURCE_DOWN and "403" in incident.detail
+    await registrar
+    assert not line.facts.of(CallEnded)
+
+
+async def test_stop_while_ringing_refuses_the_call(tmp_path: Path, start_line: LineFactory) -> None:
+    line = await start_line(ring_seconds=30)
+    sipp = asyncio.create_task(run_sipp(tmp_path, refused_scenario(480), line.target))
+    await line.facts.wait_for(CallStarted)
+    await asyncio.sleep(0.3)
+    await asyncio.wait_for(line.line.stop(), 10)
+    run = await sipp
+    assert run.returncode == 0, run.output[-3000:]
+    assert [type(f) for f in line.facts.items] == [CallStarted, CallEnded]
+    ended = line.facts.of(CallEnded)[0]
+    assert not ended.answered and ended.cause == "service stopping"
+
+
+async def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+
+        async def sink(fact: object) -> None:
+            pass
+
+        line = SIPLine(
+            SIPConfig(recordings_dir=tmp_path, port=port, notice_path=default_notice("en")), sink
+        )
+        with pytest.raises(SIPError, match=f"HOTLINE_SIP: cannot listen on 127.0.0.1:{port}"):
+            await line.start()
+        await line.stop()

@@ -1,0 +1,84 @@
+"""One call's media over loopback UDP, driven with explicit times: the notice goes out
+in 20 ms frames and lands on channel 2, the caller's RTP lands on channel 1 by its
+timestamps, DTMF is read, and after the notice a silent frame a second keeps the call."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hotline.rtp import g711
+from hotline.rtp.packet import RtpPacket, TelephoneEvent
+from hotline.rtp.recording import CallRecorder
+from hotline.rtp.session import MediaSession, Notice, open_media
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
+    tone = (8000 * np.sin(np.arange(800) / 5)).astype(np.int16)  # 0.1 s: five frames
+    media = MediaSession(Notice.from_samples("tone", tone), call_id="c1")
+    await open_media(media, "127.0.0.1", None)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.setblocking(False)
+    media.remote = peer.getsockname()
+    media.event_payload_type = 101
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    media.start(t0, CallRecorder(tmp_path / "call.wav"))
+
+    assert media.play_due(t0 + 0.041)  # frames due at +0, +20, +40 ms
+    for step in (0.06, 0.08, 0.3):
+        media.play_due(t0 + step)
+    assert media.notice_state == "complete"
+    sent = [RtpPacket.parse(await loop.sock_recv(peer, 2048)) for _ in range(5)]
+    assert [p.sequence_number - sent[0].sequence_number for p in sent] == [0, 1, 2, 3, 4]
+    assert [p.timestamp - sent[0].timestamp for p in sent] == [0, 160, 320, 480, 640]
+    assert sent[0].marker and not any(p.marker for p in sent[1:])
+
+    media.keepalive(t0 + 1.5)
+    silent = RtpPacket.parse(await loop.sock_recv(peer, 2048))
+    assert silent.payload == b"\xff" * 160 and silent.marker
+    assert silent.timestamp - sent[-1].timestamp == round((1.5 - 0.3) * 8000)  # follows the clock
+
+    speech = g711.encode(tone, "PCMU")
+    for index in (0, 2, 1, 3, 4):  # reordered on the way
+        packet = RtpPacket(
+            0, 50 + index, 9000 + 160 * index, 77, speech[160 * index : 160 * (index + 1)]
+        )
+        peer.sendto(bytes(packet), ("127.0.0.1", media.local_port))
+    for duration in (160, 320, 320, 320):  # "5", its end packet three times
+        event = TelephoneEvent(5, duration == 320, 10, duration)
+        peer.sendto(
+            bytes(RtpPacket(101, 60, 20000, 77, bytes(event))), ("127.0.0.1", media.local_port)
+        )
+    peer.sendto(b"\x00 not rtp", ("127.0.0.1", media.local_port))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if media.jitter.stats.received == 5 and media.digits and media.invalid:
+            break
+    media.finish()
+    path = media.recorder.close(16000) if media.recorder else None
+    peer.close()
+
+    details = media.details()
+    assert details["packets_received"] == "5" and details["packets_lost"] == "0"
+    assert details["dtmf"] == "5" and details["packets_invalid"] == "1"
+    assert details["notice_played"] == "complete" and details["codec"] == "PCMU"
+    assert path is not None
+    with wave.open(str(path)) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert len(frames) == 16000
+    first = round(0.041 * 8000)  # the first frame went out 41 ms after answer
+    sent_channel = frames[first : first + len(tone), 1]
+    assert not frames[:first, 1].any()
+    assert np.array_equal(sent_channel, g711.decode(g711.encode(tone, "PCMU"), "PCMU"))
+    caller, expected = frames[:, 0], g711.decode(speech, "PCMU")
+    start = int(np.flatnonzero(caller)[0] - np.flatnonzero(expected)[0])
+    assert np.array_equal(caller[start : start + 800], expected)  # in timestamp order

@@ -1,0 +1,56 @@
+"""The protocol cores stay sans-I/O: no asyncio, no sockets, nothing from the asyncio
+adapters, the store or the web; the whole package imports nothing above ``hotline.calls``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3] / "hotline"
+CORES = [
+    "sip/message.py",
+    "sip/address.py",
+    "sip/sdp.py",
+    "sip/digest.py",
+    "sip/timers.py",
+    "sip/server.py",
+    "sip/client.py",
+    "sip/dialog.py",
+    "sip/register.py",
+    "sip/agent.py",
+    "sip/events.py",
+    "sip/status.py",
+    "rtp/packet.py",
+    "rtp/g711.py",
+    "rtp/jitterbuffer.py",
+    "rtp/timeline.py",
+    "rtp/recording.py",
+]
+ADAPTERS = {"hotline.sip.line", "hotline.sip.transport", "hotline.sip.call", "hotline.rtp.session"}
+
+
+def imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", CORES)
+def test_core_is_sans_io(module: str) -> None:
+    found = imports(ROOT / module)
+    assert not found & {"asyncio", "socket", "selectors", *ADAPTERS}, found
+
+
+@pytest.mark.parametrize("path", sorted([*ROOT.glob("sip/*.py"), *ROOT.glob("rtp/*.py")]), ids=str)
+def test_imports_stay_below_the_line(path: Path) -> None:
+    hotline = {name for name in imports(path) if name.startswith("hotline")}
+    allowed = ("hotline.sip", "hotline.rtp", "hotline.calls", "hotline.errors")
+    assert all(name == "hotline" or name.startswith(allowed) for name in hotline), hotline
+    if "/rtp/" in str(path):
+        assert not any(name.startswith("hotline.sip") for name in hotline), hotline

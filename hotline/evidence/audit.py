@@ -7,6 +7,7 @@ event commits or rolls back with the change it describes.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -41,28 +42,17 @@ async def append_audit(
     ).first()
     seq = 1 if last is None else last.seq + 1
     prev = GENESIS if last is None else last.hash
-    when = at or utcnow()
-    payload = dict(details or {})
-    body = canonical(
-        seq=seq,
-        at=when,
-        actor=actor,
-        action=action,
-        subject=subject,
-        case_id=case_id,
-        details=payload,
-    )
-    event = AuditEvent(
-        seq=seq,
-        at=when,
-        actor=actor,
-        action=action,
-        subject=subject,
-        case_id=case_id,
-        details=payload,
-        prev_hash=prev,
-        hash=link_hash(prev, body),
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at or utcnow(),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "case_id": case_id,
+        # Hash what the database will give back: JSON's own types (str keys, lists).
+        "details": json.loads(json.dumps(details or {})),
+    }
+    event = AuditEvent(**fields, prev_hash=prev, hash=link_hash(prev, canonical(**fields)))
     session.add(event)
     await session.flush()
     return event

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -86,7 +86,10 @@ class CaseView:
     jobs: Sequence[Job]
 
 
-async def load_views(session: AsyncSession, cases: Sequence[Case]) -> list[CaseView]:
+async def load_views(
+    session: AsyncSession, cases: Sequence[Case], *, transcripts: bool = True
+) -> list[CaseView]:
+    """``transcripts=False`` leaves them out (lists that show no transcript text)."""
     if not cases:
         return []
     case_ids = [c.id for c in cases]
@@ -101,15 +104,17 @@ async def load_views(session: AsyncSession, cases: Sequence[Case]) -> list[CaseV
             .order_by(col(Recording.call_id), col(Recording.sequence), col(Recording.id))
         )
     ).all()
-    transcripts = (
-        await session.exec(
-            select(Transcript)
-            .where(col(Transcript.case_id).in_(case_ids))
-            .order_by(col(Transcript.recording_id), col(Transcript.version))
-        )
-    ).all()
+    rows: Sequence[Transcript] = []
+    if transcripts:
+        rows = (
+            await session.exec(
+                select(Transcript)
+                .where(col(Transcript.case_id).in_(case_ids))
+                .order_by(col(Transcript.recording_id), col(Transcript.version))
+            )
+        ).all()
     latest: dict[int, Transcript] = {}
-    for t in transcripts:
+    for t in rows:
         latest[t.recording_id] = t  # ordered by version: the last one wins
     jobs = (
         await session.exec(select(Job).where(col(Job.case_id).in_(case_ids)).order_by(col(Job.id)))
@@ -150,18 +155,38 @@ def recording_json(rec: Recording) -> dict[str, Any]:
 
 
 def transcript_json(view: CaseView) -> dict[str, Any] | None:
-    """The case's latest transcript; several recordings are joined on one timeline."""
+    """The case's latest transcript on one timeline.
+
+    Recordings that share a ``sequence`` ran at the same time (a mix and its legs); the
+    mix is read when there is one, since it holds the legs (and a caller's message).
+    Later sequences (a recording split by a transfer) follow the earlier ones.
+    """
     if not view.transcripts:
         return None
-    offsets: dict[int | None, float] = {}
-    elapsed = 0.0
+    by_id = {r.id: r for r in view.recordings}
+    mixed = {r.sequence for r in view.recordings if r.leg == "mix"}
+    spans: dict[int, float] = {}
     for rec in view.recordings:
-        offsets[rec.id] = elapsed
-        elapsed += rec.duration
+        if rec.leg != "message":
+            spans[rec.sequence] = max(spans.get(rec.sequence, 0.0), rec.duration)
+    offsets: dict[int, float] = {}
+    elapsed = 0.0
+    for sequence in sorted(spans):
+        offsets[sequence] = elapsed
+        elapsed += spans[sequence]
+
+    def shown(t: Transcript) -> bool:
+        rec = by_id.get(t.recording_id)
+        if rec is None or rec.leg == "mix":
+            return True
+        return not mixed if rec.leg == "message" else rec.sequence not in mixed
+
+    chosen = [t for t in view.transcripts if shown(t)] or list(view.transcripts)
     segments: list[dict[str, Any]] = []
     texts: list[str] = []
-    for t in view.transcripts:
-        shift = offsets.get(t.recording_id, 0.0)
+    for t in chosen:
+        source = by_id.get(t.recording_id)
+        shift = offsets.get(source.sequence, 0.0) if source is not None else 0.0
         for seg in t.segments:
             segments.append(
                 {
@@ -173,9 +198,10 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
             )
         if t.text:
             texts.append(t.text)
-    newest = max(view.transcripts, key=lambda t: t.created_at)
+    segments.sort(key=lambda seg: (seg["start"], seg["end"]))
+    newest = max(chosen, key=lambda t: t.created_at)
     return {
-        "version": max(t.version for t in view.transcripts),
+        "version": max(t.version for t in chosen),
         "source": newest.source,
         "author": newest.author,
         "language": newest.language,
@@ -222,9 +248,33 @@ def case_json(view: CaseView) -> dict[str, Any]:
 
 
 async def list_cases(
-    session: AsyncSession, *, limit: int = 100, offset: int = 0, status: str | None = None
+    session: AsyncSession,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    status: str | None = None,
+    category: str | None = None,
+    operator: str | None = None,
+    created_from: datetime | None = None,
+    created_until: datetime | None = None,
+    before_id: int | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Case]:
+    """Newest first. ``before_id`` pages by id (steady while cases arrive); ``where``
+    adds conditions such as a full-text match (``hotline.search.matching``)."""
     query = select(Case).order_by(col(Case.id).desc()).limit(limit).offset(offset)
     if status:
         query = query.where(col(Case.status) == status)
+    if category:
+        query = query.where(col(Case.category) == category)
+    if operator:
+        query = query.where(col(Case.operator) == operator)
+    if created_from is not None:
+        query = query.where(col(Case.created_at) >= created_from)
+    if created_until is not None:
+        query = query.where(col(Case.created_at) < created_until)
+    if before_id is not None:
+        query = query.where(col(Case.id) < before_id)
+    for condition in where:
+        query = query.where(condition)
     return list((await session.exec(query)).all())

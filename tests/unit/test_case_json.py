@@ -1,0 +1,73 @@
+"""One case, several recordings: the transcript on one timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hotline.cases import CaseView, case_json
+from hotline.store.tables import Call, Case, Recording, Transcript
+
+T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+
+
+def _rec(id: int, leg: str, sequence: int, duration: float) -> Recording:
+    return Recording(
+        id=id,
+        sha256=f"{id:064x}",
+        size=1,
+        stored_path="x",
+        content_type="audio/wav",
+        codec="pcm_s16le",
+        sample_rate=8000,
+        channels=1,
+        duration=duration,
+        call_id=1,
+        sequence=sequence,
+        leg=leg,
+    )
+
+
+def _tr(recording_id: int, text: str, start: float, version: int = 1) -> Transcript:
+    return Transcript(
+        id=recording_id * 10 + version,
+        recording_id=recording_id,
+        case_id=1,
+        version=version,
+        source="machine",
+        text=text,
+        created_at=T0 + timedelta(seconds=recording_id + version),
+        segments=[{"start": start, "end": start + 1.0, "text": text, "speaker": None}],
+    )
+
+
+def _view(recs: list[Recording], trs: list[Transcript]) -> CaseView:
+    case = Case(id=1, number="HL-2026-000001", call_id=1, created_at=T0, updated_at=T0)
+    call = Call(id=1, source="asterisk", external_id="1.0", started_at=T0)
+    return CaseView(case, call, recs, trs, [])
+
+
+def test_the_mix_is_read_and_its_legs_are_not() -> None:
+    recs = [_rec(1, "mix", 0, 30), _rec(2, "caller", 0, 30), _rec(3, "message", 1, 12)]
+    trs = [_tr(1, "from the mix", 2.0), _tr(2, "from the caller leg", 2.5), _tr(3, "msg", 0.5)]
+    body = case_json(_view(recs, trs))["transcript"]
+    assert body["text"] == "from the mix"
+    assert [s["recording_id"] for s in body["segments"]] == [1]
+
+
+def test_legs_are_read_when_there_is_no_mix_and_sequences_follow_each_other() -> None:
+    recs = [_rec(1, "caller", 0, 20), _rec(2, "operator", 0, 20), _rec(3, "mix", 1, 10)]
+    trs = [
+        _tr(2, "operator speaks", 1.0),
+        _tr(1, "caller speaks", 3.0),
+        _tr(3, "after transfer", 2.0),
+    ]
+    body = case_json(_view(recs, trs))["transcript"]
+    starts = [(s["recording_id"], s["start"]) for s in body["segments"]]
+    assert starts == [(2, 1.0), (1, 3.0), (3, 22.0)]  # the transfer's part starts at 20 s
+
+
+def test_the_latest_version_is_shown() -> None:
+    recs = [_rec(1, "mix", 0, 10)]
+    corrected = _tr(1, "corrected text", 0.0, version=2)
+    body = case_json(_view(recs, [corrected]))["transcript"]
+    assert body["version"] == 2 and body["text"] == "corrected text"

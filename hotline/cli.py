@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline import __version__
+from hotline import __version__, commands_accounts
 from hotline.config import Settings, load_settings
 from hotline.errors import (
     ConfigError,
@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
     db_sub.add_parser("status", help="show the schema revision")
+
+    commands_accounts.add_parsers(sub)
 
     sub.add_parser("doctor", help="check settings, database, evidence store and model")
     return p
@@ -201,6 +203,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.db(settings, args.db_command)
         case "doctor":
             return await commands.doctor(settings)
+        case "users" | "tokens":
+            return await commands_accounts.run(settings, args, actor=actor)
     raise AssertionError(args.command)
 
 

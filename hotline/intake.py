@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline import calls as facts
+from hotline import notes
 from hotline.cases import next_case_number
 from hotline.config import Settings
 from hotline.errors import RecordingRejected
@@ -406,6 +407,8 @@ class Intake:
                 case_id=case.id,
                 details={"number": case.number, "status": case.status, "call": call.id},
             )
+            # The operator's intake form, typed while the call was live, joins the case.
+            await notes.apply_pending(s, call, case, outbox=self.outbox)
             await self.outbox.case_opened(s, case)
         if await self._worth_transcribing(s, rec, case.id):
             job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)

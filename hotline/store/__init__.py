@@ -9,6 +9,8 @@ May import: ``hotline.config``, ``hotline.errors``. Nothing above it.
 
 from __future__ import annotations
 
+from hotline.store.accounts import ApiToken, LoginFailure, User, WebSession
+from hotline.store.casework import CallIntake, CaseSearch
 from hotline.store.db import Database
 from hotline.store.delivery import (
     CallbackReceipt,
@@ -31,20 +33,26 @@ from hotline.store.tables import (
 )
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
-    "CallbackReceipt",
-    "Delivery",
-    "DeliveryStatus",
-    "ServerSecret",
-    "WebhookEndpoint",
-    "WebhookEvent",
     "Call",
+    "CallIntake",
+    "CallbackReceipt",
     "Case",
+    "CaseSearch",
     "CaseStatus",
     "Database",
+    "Delivery",
+    "DeliveryStatus",
     "Incident",
     "Job",
     "JobStatus",
+    "LoginFailure",
     "Recording",
+    "ServerSecret",
     "Transcript",
+    "User",
+    "WebSession",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -1,33 +1,47 @@
-"""JSON endpoints under ``/api``."""
+"""JSON endpoints under ``/api``: health, the OpenAPI document, signing in and out,
+and the signed-in user's own account."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from sqlmodel import col, select
 
-from hotline.cases import case_json, get_case, list_cases, load_views
-from hotline.errors import HotlineError, NotFound
+from hotline.auth import sessions, users
+from hotline.auth.roles import ROLE_PERMISSIONS, Permission
+from hotline.errors import HotlineError, LoginRefused, LoginThrottled
+from hotline.store.accounts import User
 from hotline.store.tables import Job, JobStatus
+from hotline.web.keys import OPENAPI
+from hotline.web.routing import Api, ApiError, Ctx
+from hotline.web.schemas import (
+    AccountIn,
+    HealthOut,
+    LoginIn,
+    OkOut,
+    PasswordIn,
+    SessionOut,
+    UserOut,
+)
+from hotline.web.security import SESSION_COOKIE, cookie_is_secure
 
-if TYPE_CHECKING:
-    from hotline.service import Hotline
+routes = Api()
 
 
-def _core(request: web.Request) -> Hotline:
-    from hotline.web.app import CORE
-
-    return request.app[CORE]
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def health(request: web.Request) -> web.Response:
-    """Database, evidence store free space, job backlog and failed jobs."""
-    core = _core(request)
+@routes.route(
+    "GET",
+    "/api/health",
+    summary="Is the service well",
+    tag="service",
+    allow="public",
+    response=HealthOut,
+    errors=(503,),
+)
+async def health(ctx: Ctx) -> web.Response:
+    """Anyone gets the status; signed-in callers allowed to see metrics get the details
+    (database, job backlog with the failed jobs' errors, evidence store space)."""
+    core = ctx.core
     body: dict[str, Any] = {"status": "ok"}
     try:
         counts = await core.queue.counts()
@@ -57,38 +71,165 @@ async def health(request: web.Request) -> web.Response:
     except Exception as exc:  # the database driver's own errors
         body["status"] = "error"
         body["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    free = core.store.free_bytes()
-    body["evidence"] = {"path": str(core.store.root), "free_bytes": free}
-    if body.get("jobs", {}).get("failed"):
-        body["status"] = "degraded" if body["status"] == "ok" else body["status"]
-    return web.json_response(body, status=200 if body["status"] != "error" else 503)
+    body["evidence"] = {"path": str(core.store.root), "free_bytes": core.store.free_bytes()}
+    if body.get("jobs", {}).get("failed") and body["status"] == "ok":
+        body["status"] = "degraded"
+    principal = ctx.principal
+    if principal is None or not principal.can(Permission.METRICS_READ):
+        body = {"status": body["status"]}
+    out = HealthOut.model_validate(body)
+    return web.Response(
+        text=out.model_dump_json(exclude_none=True),
+        status=503 if out.status == "error" else 200,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-async def cases_index(request: web.Request) -> web.Response:
-    core = _core(request)
+@routes.route(
+    "GET",
+    "/api/openapi.json",
+    summary="This document",
+    tag="service",
+    allow="public",
+    media={"application/json": {"schema": {"type": "object"}}},
+)
+async def openapi(ctx: Ctx) -> web.Response:
+    return web.json_response(ctx.request.app[OPENAPI])
+
+
+def _session_out(ctx: Ctx, user: User | None) -> SessionOut:
+    principal = ctx.user
+    return SessionOut(
+        kind="user" if principal.kind == "user" else "token",
+        user=UserOut.model_validate(user, from_attributes=True) if user else None,
+        role=principal.role.value,
+        permissions=sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
+        csrf_token=principal.csrf_token,
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/session",
+    summary="Sign in",
+    tag="session",
+    allow="public",
+    body=LoginIn,
+    response=SessionOut,
+    errors=(401, 429),
+    description="Sets the HttpOnly session cookie; returns the CSRF token to send with "
+    "unsafe requests. Wrong passwords are rate limited per user name and address.",
+)
+async def sign_in(ctx: Ctx) -> web.StreamResponse:
+    form = await ctx.body(LoginIn)
+    core = ctx.core
+    ip = ctx.request.remote or ""
     try:
-        limit = min(500, max(1, int(request.query.get("limit", "100"))))
-        offset = max(0, int(request.query.get("offset", "0")))
-    except ValueError:
-        return _error(400, "limit and offset must be integers")
-    async with core.db.session() as s:
-        cases = await list_cases(s, limit=limit, offset=offset, status=request.query.get("status"))
-        views = await load_views(s, cases)
-    return web.json_response({"cases": [case_json(v) for v in views]})
+        user = await users.authenticate(
+            core.db, form.username, form.password, ip=ip, limit=core.settings.login_max_failures
+        )
+    except LoginThrottled as exc:
+        raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except LoginRefused as exc:
+        raise ApiError(401, str(exc)) from None
+    new = await sessions.start(
+        core.db,
+        user,
+        core.settings,
+        ip=ip,
+        user_agent=ctx.request.headers.get("User-Agent", ""),
+    )
+    ctx.principal = new.principal
+    body = _session_out(ctx, user)
+    response = web.Response(
+        text=body.model_dump_json(),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+    set_session_cookie(ctx.request, response, new.cookie)
+    return response
 
 
-async def case_detail(request: web.Request) -> web.Response:
-    core = _core(request)
-    async with core.db.session() as s:
-        try:
-            case = await get_case(s, request.match_info["id"])
-        except NotFound as exc:
-            return _error(404, str(exc))
-        (view,) = await load_views(s, [case])
-    return web.json_response(case_json(view))
+def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_is_secure(request),
+        path="/",
+    )
 
 
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/health", health)
-    app.router.add_get("/api/cases", cases_index)
-    app.router.add_get("/api/cases/{id}", case_detail)
+@routes.route(
+    "GET",
+    "/api/session",
+    summary="Who am I",
+    tag="session",
+    allow="signed-in",
+    response=SessionOut,
+)
+async def whoami(ctx: Ctx) -> SessionOut:
+    user = None
+    if ctx.user.kind == "user":
+        async with ctx.core.db.session() as s:
+            user = await s.get(User, ctx.user.id)
+    return _session_out(ctx, user)
+
+
+@routes.route(
+    "DELETE",
+    "/api/session",
+    summary="Sign out",
+    tag="session",
+    allow="signed-in",
+    response=OkOut,
+)
+async def sign_out(ctx: Ctx) -> web.StreamResponse:
+    await sessions.end(ctx.core.db, ctx.user)
+    response = web.Response(text=OkOut().model_dump_json(), content_type="application/json")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _person(ctx: Ctx) -> int:
+    if ctx.user.kind != "user":
+        raise ApiError(403, "API tokens have no account settings")
+    return ctx.user.id
+
+
+@routes.route(
+    "PATCH",
+    "/api/account",
+    summary="My language",
+    tag="session",
+    allow="signed-in",
+    body=AccountIn,
+    response=OkOut,
+)
+async def account(ctx: Ctx) -> OkOut:
+    form = await ctx.body(AccountIn)
+    await users.set_language(ctx.core.db, _person(ctx), form.language)
+    return OkOut()
+
+
+@routes.route(
+    "POST",
+    "/api/account/password",
+    summary="Change my password",
+    tag="session",
+    allow="signed-in",
+    body=PasswordIn,
+    response=OkOut,
+    errors=(409,),
+)
+async def change_password(ctx: Ctx) -> OkOut:
+    form = await ctx.body(PasswordIn)
+    try:
+        await users.change_password(
+            ctx.core.db, _person(ctx), form.current_password, form.new_password
+        )
+    except LoginRefused as exc:
+        raise ApiError(409, str(exc)) from None
+    return OkOut()

@@ -13,10 +13,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlmodel import col, select
 
-from hotline.cases import case_json, load_views
+from hotline.auth.roles import Permission
+from hotline.cases import load_views
 from hotline.errors import InputError, NotFound
 from hotline.evidence.audit import append_audit
 from hotline.store.tables import Case, Recording
+from hotline.web.api_cases import CASE_ID
+from hotline.web.keys import PRINCIPAL
+from hotline.web.present import check_case_ref, summary
+from hotline.web.routing import Api
+from hotline.web.schemas import CaseSummary
 from hotline.webhooks.callbacks import CallbackRefused, apply_callback
 from hotline.webhooks.links import LinkRefused, load_signer
 
@@ -39,26 +45,28 @@ def _error(status: int, message: str) -> web.Response:
 
 def actor_of(request: web.Request) -> str:
     """Who is acting: the signed-in user or token when there is one."""
-    user = request.get("user")
-    actor = getattr(user, "actor", None)
-    if isinstance(actor, str):
-        return actor
-    name = getattr(user, "name", None) or getattr(user, "username", None)
-    return f"user:{name}" if name else f"http:{request.remote or 'unknown'}"
+    principal = request.get(PRINCIPAL)
+    return principal.actor if principal else f"http:{request.remote or 'unknown'}"
 
 
 async def forward_case(request: web.Request) -> web.Response:
     """Send the case to the case system now (``case.created``)."""
     core = _core(request)
     try:
-        case, forwarded = await core.forward(request.match_info["id"], actor_of(request))
+        ref = check_case_ref(request.match_info["id"])
+        case, forwarded = await core.forward(ref, actor_of(request))
     except NotFound as exc:
         return _error(404, str(exc))
     if not forwarded:
         return _error(409, f"case {case.number} was forwarded at {case.forwarded_at}")
     async with core.db.session() as s:
         (view,) = await load_views(s, [case])
-    return web.json_response(case_json(view))
+    # As the forwarding user may see it: masked, without the transcript's text.
+    principal = request[PRINCIPAL]
+    assert principal is not None  # the route is for signed-in handlers
+    return web.Response(
+        text=summary(view, principal).model_dump_json(), content_type="application/json"
+    )
 
 
 async def case_system_callback(request: web.Request) -> web.Response:
@@ -122,7 +130,45 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
     )
 
 
+routes = Api()
+routes.add(
+    "POST",
+    "/api/cases/{id}/forward",
+    forward_case,
+    summary="Forward the case to the case system",
+    tag="cases",
+    allow={Permission.CASES_FORWARD},
+    response=CaseSummary,
+    errors=(404, 409),
+    path_params={"id": CASE_ID},
+)
+routes.add(
+    "POST",
+    "/api/integrations/callback",
+    case_system_callback,
+    summary="Callback from the case system (Standard Webhooks signature)",
+    tag="integrations",
+    allow="public",
+    body_schema={"type": "object"},
+    media={"application/json": {"schema": {"type": "object"}}},
+    errors=(400, 401, 404, 413),
+)
+routes.add(
+    "GET",
+    "/api/recordings/{sha256}/download",
+    download_recording,
+    summary="A recording through a signed, expiring link",
+    tag="integrations",
+    allow="public",
+    media={"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+    errors=(206, 403, 404, 410, 416),
+    path_params={"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+    query_params=(
+        {"name": "expires", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}},
+    ),
+)
+
+
 def setup(app: web.Application) -> None:
-    app.router.add_post("/api/cases/{id}/forward", forward_case)
-    app.router.add_post("/api/integrations/callback", case_system_callback)
-    app.router.add_get("/api/recordings/{sha256}/download", download_recording)
+    routes.setup(app)

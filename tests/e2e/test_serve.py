@@ -17,9 +17,12 @@ from tests.conftest import hotline_command
 from tests.e2e.conftest import free_port, hotline, query
 
 
-def _get(url: str) -> tuple[int, Any]:
+def _get(url: str, token: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -59,29 +62,34 @@ def test_serve_runs_the_pipeline_and_stops_gracefully(
     cli_env: dict[str, str], english_report: Path
 ) -> None:
     cli_env["HOTLINE_LANGUAGE"] = "en"
+    made = hotline(["tokens", "create", "--role", "admin", "--name", "e2e", "--json"], cli_env)
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["token"]
     proc, base = _start(cli_env)
     try:
-        status, health = _get(f"{base}/api/health")
+        assert _get(f"{base}/api/health") == (200, {"status": "ok"})  # details need a token
+        assert _get(f"{base}/api/cases")[0] == 401
+        status, health = _get(f"{base}/api/health", token)
         assert status == 200 and health["status"] == "ok"
         assert health["database"]["ok"] and health["evidence"]["free_bytes"] > 0
         assert health["jobs"]["queued"] == 0
-        assert _get(f"{base}/api/cases") == (200, {"cases": []})
+        assert _get(f"{base}/api/cases", token) == (200, {"cases": [], "next_before": None})
 
         ingest = hotline(["ingest", str(english_report), "--caller", "13800138000", "--json"], cli_env)
         number = json.loads(ingest.stdout)[0]["case"]["number"]
         deadline = time.monotonic() + 120
         case: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            status, case = _get(f"{base}/api/cases/{number}")
+            status, case = _get(f"{base}/api/cases/{number}", token)
             if case.get("transcript"):
                 break
             time.sleep(0.3)
         assert status == 200 and "golden river" in case["transcript"]["text"].lower()
-        assert _get(f"{base}/api/cases/{case['id']}")[1]["number"] == number
-        assert _get(f"{base}/api/cases/HL-1999-000001")[0] == 404
-        listed = _get(f"{base}/api/cases?status=draft")[1]["cases"]
+        assert _get(f"{base}/api/cases/{case['id']}", token)[1]["number"] == number
+        assert _get(f"{base}/api/cases/HL-1999-000001", token)[0] == 404
+        listed = _get(f"{base}/api/cases?status=draft", token)[1]["cases"]
         assert [c["number"] for c in listed] == [number]
-        assert _get(f"{base}/api/cases?limit=x")[0] == 400
+        assert _get(f"{base}/api/cases?limit=x", token)[0] == 400
     finally:
         code, err, took = _stop(proc, within=30)
     assert code == 0, err

@@ -1,0 +1,111 @@
+"""Roles, the permissions each one grants, and the principal a request acts as.
+
+Art. 11 and 21 of the rule: recordings are kept by designated people, and private
+copying or leaking is forbidden; art. 18: personal privacy is protected. So listening
+to recordings and reading transcripts is a permission of its own, caller numbers and
+reporters' identities are masked unless a role needs them, and an operator sees the
+content of the calls they took, not of everyone's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    """Takes report calls: sees live calls with their numbers, fills the intake form."""
+    HANDLER = "handler"
+    """Turns recordings into cases: listens, corrects transcripts, edits, forwards."""
+    SUPERVISOR = "supervisor"
+    """The agency head's delegate: what a handler does, plus the audit trail."""
+    AUDITOR = "auditor"
+    """Supervises recording practice (art. 19): audit trail and case metadata only."""
+    ADMIN = "admin"
+    """Runs the installation: accounts and tokens, and every permission."""
+
+
+class Permission(StrEnum):
+    LIVE_READ = "live.read"
+    """Live calls and their events."""
+    LIVE_CALLER = "live.caller"
+    """Caller numbers of live calls, unmasked (the operator is talking to them)."""
+    INTAKE_WRITE = "intake.write"
+    """The intake form attached to a live call."""
+    CASES_READ = "cases.read"
+    """Every case: fields (personal data masked), history."""
+    CASES_READ_OWN = "cases.read.own"
+    """Cases whose call this user took: fields, recording and transcript, unmasked."""
+    CONTENT_READ = "content.read"
+    """Recordings and transcripts of every case."""
+    CASES_WRITE = "cases.write"
+    """Case fields and transcript corrections."""
+    CASES_FORWARD = "cases.forward"
+    CALLER_UNMASK = "caller.unmask"
+    """Reveal a masked caller number or reporter identity (an audited act)."""
+    AUDIT_READ = "audit.read"
+    METRICS_READ = "metrics.read"
+    """Prometheus metrics and the detailed health report."""
+    ACCOUNTS_MANAGE = "accounts.manage"
+
+
+_HANDLING = {
+    Permission.CASES_READ,
+    Permission.CONTENT_READ,
+    Permission.CASES_WRITE,
+    Permission.CASES_FORWARD,
+    Permission.CALLER_UNMASK,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset(
+        {
+            Permission.LIVE_READ,
+            Permission.LIVE_CALLER,
+            Permission.INTAKE_WRITE,
+            Permission.CASES_READ_OWN,
+        }
+    ),
+    Role.HANDLER: frozenset(_HANDLING),
+    Role.SUPERVISOR: frozenset(
+        _HANDLING | {Permission.LIVE_READ, Permission.AUDIT_READ, Permission.METRICS_READ}
+    ),
+    Role.AUDITOR: frozenset(
+        {Permission.CASES_READ, Permission.AUDIT_READ, Permission.METRICS_READ}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as: a signed-in user or an API token."""
+
+    kind: str
+    """``user`` or ``token``."""
+    id: int
+    name: str
+    """The user name, or the token's name."""
+    role: Role
+    display_name: str = ""
+    language: str = ""
+    session_id: str | None = None
+    """The session row's id (a digest) when signed in with a cookie."""
+    csrf_token: str | None = None
+    must_change_password: bool = False
+
+    @property
+    def actor(self) -> str:
+        """How the audit chain names this principal."""
+        return f"user:{self.name}" if self.kind == "user" else f"token:{self.name}#{self.id}"
+
+    @property
+    def username(self) -> str | None:
+        return self.name if self.kind == "user" else None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def can_any(self, *permissions: Permission) -> bool:
+        return any(self.can(p) for p in permissions)

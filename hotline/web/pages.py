@@ -1,0 +1,342 @@
+"""The pages people use: sign-in, live calls with the intake form (operators), the case
+list and the case page (handlers), the audit trail (auditors), the account.
+
+Server-rendered from ``templates/`` (Jinja2, autoescaped) in the user's language;
+``static/app.js`` makes them live (events, player, corrections) through the JSON API,
+with no build step.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+from pydantic import ValidationError
+
+from hotline.auth import sessions, users
+from hotline.auth.roles import Permission, Principal, Role
+from hotline.casework import CATEGORIES
+from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
+from hotline.store.tables import CaseStatus
+from hotline.web.api_cases import case_history, query_cases
+from hotline.web.keys import CATALOGS, CORE, PRINCIPAL
+from hotline.web.present import detail, event_details, load_case, may_read_content
+from hotline.web.routing import ApiError
+from hotline.web.schemas import CasesQuery
+from hotline.web.security import LOGIN_COOKIE, SESSION_COOKIE, cookie_is_secure
+
+_HERE = Path(__file__).parent
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+PageHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+
+
+def _language(request: web.Request, principal: Principal | None) -> str:
+    return request.app[CATALOGS].choose(
+        principal.language if principal else "", request.headers.get("Accept-Language")
+    )
+
+
+def render(
+    request: web.Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> web.Response:
+    core = request.app[CORE]
+    lang = _language(request, principal)
+    catalogs = request.app[CATALOGS]
+    tz = core.settings.tz
+
+    def local(value: datetime | str | None, seconds: bool = True) -> str:
+        if not value:
+            return ""
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+    config = {
+        "lang": lang,
+        "timezone": core.settings.timezone,
+        "csrf": principal.csrf_token if principal else None,
+        "user": principal.name if principal else None,
+        "messages": catalogs.for_scripts(lang),
+    }
+    html = _ENV.get_template(template).render(
+        _=catalogs.translator(lang),
+        lang=lang,
+        user=principal,
+        nav=_nav(principal, request.path),
+        local=local,
+        config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+        Permission=Permission,
+        **context,
+    )
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store", "Content-Language": lang},
+    )
+
+
+def _nav(principal: Principal | None, path: str) -> list[tuple[str, str, bool]]:
+    if principal is None:
+        return []
+    items = []
+    if principal.can(Permission.LIVE_READ):
+        items.append(("/live", "nav.live"))
+    if principal.can(Permission.CASES_READ):
+        items.append(("/cases", "nav.cases"))
+    elif principal.can(Permission.CASES_READ_OWN):
+        items.append(("/cases", "nav.my_cases"))
+    if principal.can(Permission.AUDIT_READ):
+        items.append(("/audit", "nav.audit"))
+    items.append(("/account", "nav.account"))
+    return [(href, key, path == href or path.startswith(href + "/")) for href, key in items]
+
+
+def page(
+    *permissions: Permission,
+) -> Callable[[PageHandler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    """A page for signed-in users holding any of ``permissions`` (none: any user)."""
+
+    def wrap(handler: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            principal: Principal | None = request.get(PRINCIPAL)
+            if principal is None or principal.kind != "user":
+                raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
+            if principal.must_change_password and request.path != "/account":
+                raise web.HTTPFound("/account")
+            if permissions and not principal.can_any(*permissions):
+                return render(request, "forbidden.html", principal, status=403)
+            try:
+                return await handler(request, principal)
+            except NotFound:
+                raise web.HTTPNotFound() from None
+            except ApiError as exc:
+                if exc.status == 403:
+                    return render(request, "forbidden.html", principal, status=403)
+                raise
+
+        guarded.__name__ = handler.__name__
+        return guarded
+
+    return wrap
+
+
+def home_of(principal: Principal) -> str:
+    if principal.can(Permission.LIVE_READ) and principal.role == Role.OPERATOR:
+        return "/live"
+    if principal.can_any(Permission.CASES_READ, Permission.CASES_READ_OWN):
+        return "/cases"
+    return "/account"
+
+
+@page()
+async def home(request: web.Request, principal: Principal) -> web.StreamResponse:
+    raise web.HTTPFound(home_of(principal))
+
+
+# --- signing in and out ----------------------------------------------------------------
+
+
+def _safe_next(value: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    return _login_page(request, error=None)
+
+
+def _login_page(request: web.Request, error: str | None, status: int = 200) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        status=status,
+        error=error,
+        csrf=token,
+        next=_safe_next(request.query.get("next", "/")),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=cookie_is_secure(request),
+        path="/login",
+        max_age=3600,
+    )
+    return response
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    sent, kept = str(form.get("_csrf", "")), request.cookies.get(LOGIN_COOKIE, "")
+    if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
+        return _login_page(request, "login.expired", status=403)
+    core = request.app[CORE]
+    ip = request.remote or ""
+    try:
+        user = await users.authenticate(
+            core.db,
+            str(form.get("username", ""))[:64],
+            str(form.get("password", ""))[:1024],
+            ip=ip,
+            limit=core.settings.login_max_failures,
+        )
+    except LoginThrottled as exc:
+        response = _login_page(request, "login.throttled", status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except LoginRefused:
+        return _login_page(request, "login.refused", status=401)
+    new = await sessions.start(
+        core.db, user, core.settings, ip=ip, user_agent=request.headers.get("User-Agent", "")
+    )
+    target = "/account" if user.must_change_password else _safe_next(str(form.get("next", "/")))
+    if target == "/":
+        target = home_of(new.principal)
+    response = web.HTTPSeeOther(target)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.cookie,
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_is_secure(request),
+        path="/",
+    )
+    response.del_cookie(LOGIN_COOKIE, path="/login")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal is not None:
+        await sessions.end(request.app[CORE].db, principal)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+# --- the pages -------------------------------------------------------------------------
+
+
+@page(Permission.LIVE_READ)
+async def live_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    return render(request, "live.html", principal, categories=CATEGORIES)
+
+
+@page(Permission.CASES_READ, Permission.CASES_READ_OWN)
+async def cases_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    raw = {k: v for k, v in request.query.items() if v != ""}
+    error = None
+    try:
+        query = CasesQuery.model_validate(raw)
+    except ValidationError:
+        query, error = CasesQuery(), "cases.none"
+    core = request.app[CORE]
+    try:
+        async with core.db.session() as s:
+            cases, next_before = await query_cases(request.app, s, query, principal)
+    except ApiError:
+        cases, next_before = [], None
+    return render(
+        request,
+        "cases.html",
+        principal,
+        cases=cases,
+        query=query,
+        raw=raw,
+        error=error,
+        next_before=next_before,
+        statuses=[s.value for s in CaseStatus],
+        categories=CATEGORIES,
+    )
+
+
+@page(Permission.CASES_READ, Permission.CASES_READ_OWN)
+async def case_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    core = request.app[CORE]
+    async with core.db.session() as s:
+        view = await load_case(s, principal, request.match_info["id"])
+        case = await detail(s, view, principal, via="page")
+        events = await case_history(s, view)
+    return render(
+        request,
+        "case.html",
+        principal,
+        case=case,
+        content=may_read_content(principal, view.case),
+        history=[(e, event_details(e.details)) for e in events],
+        categories=CATEGORIES,
+        editable=principal.can(Permission.CASES_WRITE),
+        can_forward=principal.can(Permission.CASES_FORWARD),
+        can_unmask=principal.can(Permission.CALLER_UNMASK) and case.caller.masked,
+    )
+
+
+@page(Permission.AUDIT_READ)
+async def audit_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    return render(request, "audit.html", principal, query=dict(request.query))
+
+
+@page()
+async def account_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    return render(request, "account.html", principal, message=request.query.get("m"))
+
+
+@page()
+async def account_submit(request: web.Request, principal: Principal) -> web.StreamResponse:
+    form = await request.post()
+    db = request.app[CORE].db
+    if "language" in form:
+        await users.set_language(db, principal.id, str(form["language"]))
+        raise web.HTTPSeeOther("/account?m=account.saved")
+    try:
+        await users.change_password(
+            db,
+            principal.id,
+            str(form.get("current_password", "")),
+            str(form.get("new_password", "")),
+        )
+    except LoginRefused:
+        raise web.HTTPSeeOther("/account?m=account.password_wrong") from None
+    except InputError as exc:
+        return render(request, "account.html", principal, message=None, error=str(exc), status=400)
+    raise web.HTTPSeeOther("/account?m=account.password_changed")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/live", live_page)
+    app.router.add_get("/cases", cases_page)
+    app.router.add_get("/cases/{id}", case_page)
+    app.router.add_get("/audit", audit_page)
+    app.router.add_get("/account", account_page)
+    app.router.add_post("/account", account_submit)
+    app.router.add_static("/static", _HERE / "static", append_version=False)
+    app.router.add_get("/favicon.ico", favicon)
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMovedPermanently("/static/favicon.svg")

@@ -1,0 +1,332 @@
+"""The API's request and response bodies. The OpenAPI document is generated from these
+models and the routes that name them, and every JSON response is serialised through its
+model, so the document and the service cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hotline.casework import Category
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Out(BaseModel):
+    """Response bodies: keys the model does not name are dropped, never leaked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Query(BaseModel):
+    """Query strings: unknown parameters are ignored, as browsers and proxies add some."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class ErrorBody(Out):
+    error: str
+    details: list[dict[str, Any]] | None = None
+
+
+# --- session and account ----------------------------------------------------------------
+
+
+class LoginIn(In):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(Out):
+    username: str
+    display_name: str
+    role: str
+    language: str
+    must_change_password: bool
+
+
+class SessionOut(Out):
+    kind: Literal["user", "token"]
+    user: UserOut | None
+    role: str
+    permissions: list[str]
+    csrf_token: str | None = Field(
+        description="send as X-CSRF-Token with every unsafe request made with the cookie"
+    )
+
+
+class AccountIn(In):
+    language: Literal["", "zh", "en"] = Field(description="empty: follow the browser")
+
+
+class PasswordIn(In):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=1024)
+
+
+class OkOut(Out):
+    ok: bool = True
+
+
+# --- health ---------------------------------------------------------------------------
+
+
+class HealthOut(Out):
+    status: Literal["ok", "degraded", "error"]
+    database: dict[str, Any] | None = Field(None, description="signed-in callers only")
+    jobs: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+
+
+# --- live calls -----------------------------------------------------------------------
+
+
+class IntakeOut(Out):
+    call_id: str
+    operator: str
+    fields: dict[str, Any]
+    case_id: int | None
+
+
+class LiveCallOut(Out):
+    call_id: str
+    source: str
+    caller: str
+    caller_masked: bool
+    callee: str
+    state: Literal["ringing", "answered", "ended"]
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    recording: bool = Field(description="a recording is running now")
+    recorded: bool
+    unrecorded: bool = Field(description="answered and nothing records it: alarm")
+    incidents: list[str]
+    intake: IntakeOut | None = None
+
+
+class LiveCallsOut(Out):
+    now: datetime
+    calls: list[LiveCallOut]
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+class CallerOut(Out):
+    number: str
+    e164: str | None
+    name: str
+    masked: bool
+
+
+class CallOut(Out):
+    source: str
+    callee: str
+    state: str
+    started_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+
+
+class RecordingOut(Out):
+    id: int
+    sha256: str
+    duration: float
+    content_type: str
+    codec: str
+    sample_rate: int
+    channels: int
+    size: int
+    sequence: int
+    leg: str
+    sealed_at: datetime | None
+
+
+class JobOut(Out):
+    id: int
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+class SegmentOut(Out):
+    index: int = 0
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    recording_id: int | None = None
+    edited: bool = False
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+class TranscriptInfo(Out):
+    version: int
+    source: str
+    author: str
+    language: str
+    model: str
+    created_at: datetime | None
+
+
+class TranscriptOut(TranscriptInfo):
+    text: str
+    segments: list[SegmentOut]
+
+
+class CaseFieldsOut(Out):
+    reporter_name: str
+    reporter_contact: str
+    reporter_anonymous: bool
+    wants_feedback: bool
+    entity_name: str
+    entity_credit_code: str
+    entity_address: str
+    entity_industry: str
+    category: str
+    description: str
+    evidence_leads: str
+    operator_notes: str
+    operator: str
+    handler: str
+    confidentiality: str
+    long_term: bool
+    long_term_reason: str
+    external_number: str
+    external_status: str
+    external_stage: str
+
+
+class CaseSummary(CaseFieldsOut):
+    id: int
+    number: str
+    status: str
+    caller: CallerOut
+    created_at: datetime
+    updated_at: datetime
+    forwarded_at: datetime | None
+    call: CallOut
+    recording: RecordingOut | None
+    recordings: list[RecordingOut]
+    transcript: TranscriptInfo | None = Field(description="which version; text on the case")
+    jobs: list[JobOut]
+
+
+class CaseOut(CaseSummary):
+    transcript: TranscriptOut | None = Field(
+        description="the latest version; null for roles that may not read content"
+    )
+
+
+class CaseListOut(Out):
+    cases: list[CaseSummary]
+    next_before: int | None = Field(description="pass as ?before= for the next page")
+
+
+class CasesQuery(Query):
+    q: str | None = Field(None, max_length=200, description="words; Chinese needs no spaces")
+    status: str | None = Field(None, max_length=16)
+    category: Category | None = None
+    operator: str | None = Field(None, max_length=64)
+    since: date | None = Field(None, description="created on or after (local date)")
+    until: date | None = Field(None, description="created on or before (local date)")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        # Only YYYY-MM-DD: pydantic would also read a number as days since 1970.
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return value
+
+    before: int | None = Field(None, ge=1, le=2**62, description="case id to page from")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class UnmaskIn(In):
+    reason: str = Field(min_length=2, max_length=500, description="kept in the audit trail")
+
+
+class UnmaskOut(Out):
+    caller: CallerOut
+    reporter_name: str
+    reporter_contact: str
+
+
+class RecordingQuery(Query):
+    recording: int | None = Field(None, ge=1, le=2**62, description="which, if several")
+    download: bool = Field(False, description="as an attachment")
+
+
+class TranscriptQuery(Query):
+    version: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class VersionOut(Out):
+    version: int
+    source: str
+    author: str
+    created_at: datetime
+    recording_ids: list[int]
+
+
+class VersionsOut(Out):
+    versions: list[VersionOut]
+
+
+class DiffQuery(Query):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_version: int = Field(alias="from", ge=1, le=1_000_000)
+    to_version: int = Field(alias="to", ge=1, le=1_000_000)
+
+
+class SegmentDiffOut(Out):
+    index: int
+    start: float
+    end: float
+    speaker_before: str | None
+    speaker_after: str | None
+    ops: list[tuple[Literal["equal", "delete", "insert"], str]]
+
+
+class DiffOut(Out):
+    from_version: int
+    to_version: int
+    segments: list[SegmentDiffOut]
+
+
+# --- audit ----------------------------------------------------------------------------
+
+
+class AuditEventOut(Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    case_id: int | None
+    details: dict[str, Any]
+
+
+class AuditOut(Out):
+    events: list[AuditEventOut]
+    next_before: int | None
+
+
+class AuditQuery(Query):
+    action: str | None = Field(None, max_length=64)
+    actor: str | None = Field(None, max_length=128)
+    case_id: int | None = Field(None, ge=1, le=2**62)
+    before: int | None = Field(None, ge=1, le=2**62)
+    limit: int = Field(100, ge=1, le=500)

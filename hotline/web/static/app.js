@@ -1,0 +1,413 @@
+// hotline: the pages' behaviour. Plain JavaScript, no build step, no dependencies.
+// Talks to the JSON API under /api with the session cookie and the CSRF token.
+"use strict";
+
+const config = JSON.parse(document.getElementById("hotline-config").textContent);
+
+function t(key, vars) {
+  let text = config.messages[key] || key;
+  for (const [name, value] of Object.entries(vars || {})) {
+    text = text.replace("{" + name + "}", String(value));
+  }
+  return text;
+}
+
+const dateFormat = new Intl.DateTimeFormat(config.lang === "zh" ? "zh-CN" : "en-GB", {
+  timeZone: config.timezone, year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+});
+
+function localTime(iso) {
+  return iso ? dateFormat.format(new Date(iso)) : "";
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, url, body) {
+  const headers = { "Accept": "application/json" };
+  if (config.csrf) headers["X-CSRF-Token"] = config.csrf;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    throw new ApiError(401, t("js.signed_out"));
+  }
+  const data = (response.headers.get("Content-Type") || "").startsWith("application/json")
+    ? await response.json() : null;
+  if (!response.ok) {
+    const detail = data && data.details ? " (" + data.details.map((d) => d.loc.join(".") + ": " + d.msg).join("; ") + ")" : "";
+    throw new ApiError(response.status, ((data && data.error) || response.statusText) + detail);
+  }
+  return data;
+}
+
+function say(node, text, isError) {
+  if (!node) return;
+  node.textContent = text;
+  node.classList.toggle("error", Boolean(isError));
+}
+
+// Read and fill the intake/case field inputs of a form.
+function readFields(form) {
+  const values = {};
+  for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
+    if (input.disabled || input.name.startsWith("_")) continue;
+    values[input.name] = input.type === "checkbox" ? input.checked : input.value.trim();
+  }
+  return values;
+}
+
+function fillFields(form, values) {
+  for (const [name, value] of Object.entries(values || {})) {
+    const input = form.elements.namedItem(name);
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = Boolean(value);
+    else input.value = value === null || value === undefined ? "" : value;
+  }
+}
+
+// --- live calls (operators) ---------------------------------------------------------
+
+function livePage() {
+  const tbody = document.querySelector("#live-calls tbody");
+  const empty = document.getElementById("no-calls");
+  const alarm = document.getElementById("unrecorded-alarm");
+  const connection = document.getElementById("connection");
+  const form = document.getElementById("intake-form");
+  const pick = document.getElementById("intake-pick");
+  const status = document.getElementById("intake-status");
+  const calls = new Map();
+  let skew = 0; // server clock minus ours, from the snapshot
+  let selected = null;
+
+  function since(call) {
+    const from = Date.parse(call.answered_at || call.started_at);
+    const to = call.ended_at ? Date.parse(call.ended_at) : Date.now() + skew;
+    return (to - from) / 1000;
+  }
+
+  function render() {
+    tbody.replaceChildren();
+    let unrecorded = 0;
+    for (const call of calls.values()) {
+      if (call.unrecorded) unrecorded += 1;
+      const badge = call.recording
+        ? el("span", { class: "badge rec", text: "● " + t("js.recording") })
+        : el("span", { class: call.state === "answered" ? "badge norec" : "badge idle",
+                       text: call.state === "answered" ? t("js.not_recording") : "—" });
+      const row = el("tr", {
+        "data-call": call.call_id,
+        class: [call.unrecorded ? "unrecorded" : "", selected === call.call_id ? "selected" : ""].join(" ").trim() || null,
+        tabindex: "0",
+      },
+        el("td", { class: "mono caller", text: call.caller }),
+        el("td", { text: call.callee }),
+        el("td", { text: t("js." + call.state) }),
+        el("td", { class: "mono duration", text: clock(since(call)) }),
+        el("td", {}, badge),
+        el("td", { text: call.intake ? call.intake.operator : "" }));
+      row.addEventListener("click", () => select(call.call_id));
+      row.addEventListener("keydown", (e) => { if (e.key === "Enter") select(call.call_id); });
+      tbody.append(row);
+    }
+    empty.hidden = calls.size > 0;
+    alarm.hidden = unrecorded === 0;
+    alarm.textContent = unrecorded ? t("js.unrecorded_alarm") : "";
+  }
+
+  function select(callId) {
+    const call = calls.get(callId);
+    if (!call || !form) return;
+    selected = callId;
+    form.hidden = false;
+    pick.hidden = true;
+    form.reset();
+    document.getElementById("intake-call").textContent = call.caller + " · " + localTime(call.started_at);
+    const values = call.intake ? call.intake.fields : {};
+    fillFields(form, values);
+    if (!values.reporter_contact && !call.caller_masked) {
+      form.elements.namedItem("reporter_contact").value = call.caller;
+    }
+    say(status, "");
+    render();
+  }
+
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!selected) return;
+      try {
+        const saved = await api("PUT", `/api/calls/${encodeURIComponent(selected)}/intake`, readFields(form));
+        const call = calls.get(selected);
+        if (call) call.intake = saved;
+        say(status, saved.case_id ? t("intake.case_opened") : t("js.saved"));
+        render();
+      } catch (error) {
+        say(status, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
+  function connect() {
+    const source = new EventSource("/api/events");
+    source.addEventListener("open", () => { connection.textContent = t("js.connected"); });
+    source.addEventListener("error", () => { connection.textContent = t("js.reconnecting"); });
+    source.addEventListener("snapshot", (event) => {
+      const data = JSON.parse(event.data);
+      skew = Date.parse(data.now) - Date.now();
+      calls.clear();
+      for (const call of data.calls) calls.set(call.call_id, call);
+      render();
+    });
+    source.addEventListener("call", (event) => {
+      const call = JSON.parse(event.data);
+      const known = calls.get(call.call_id);
+      if (call.state === "ended") {
+        calls.delete(call.call_id);
+      } else {
+        calls.set(call.call_id, Object.assign({}, call, { intake: known ? known.intake : null }));
+      }
+      render();
+    });
+    source.addEventListener("signed-out", () => { source.close(); location.href = "/login"; });
+  }
+  connect();
+  setInterval(() => {
+    for (const row of tbody.querySelectorAll("tr[data-call]")) {
+      const call = calls.get(row.dataset.call);
+      if (call) row.querySelector(".duration").textContent = clock(since(call));
+    }
+  }, 1000);
+}
+
+// --- the case page (handlers) -------------------------------------------------------
+
+function casePage() {
+  const root = document.getElementById("case");
+  const caseId = root.dataset.case;
+  const players = [...document.querySelectorAll("audio[data-recording]")];
+  const list = document.getElementById("transcript");
+  const segments = list ? [...list.querySelectorAll(".segment")] : [];
+  let editing = false;
+
+  function playerFor(recordingId) {
+    return players.find((p) => p.dataset.recording === String(recordingId)) || players[0];
+  }
+
+  function seek(segment) {
+    const player = playerFor(segment.dataset.recording);
+    if (!player) return;
+    player.currentTime = Math.max(0, Number(segment.dataset.start) - Number(player.dataset.offset));
+    player.play().catch(() => {});
+    highlight(player);
+  }
+
+  function highlight(player) {
+    const at = Number(player.dataset.offset) + player.currentTime;
+    for (const segment of segments) {
+      const on = at >= Number(segment.dataset.start) && at < Number(segment.dataset.end);
+      if (on && !segment.classList.contains("current") && !editing) {
+        segment.scrollIntoView({ block: "nearest" });
+      }
+      segment.classList.toggle("current", on);
+    }
+  }
+
+  for (const player of players) {
+    player.addEventListener("timeupdate", () => highlight(player));
+    player.addEventListener("seeked", () => highlight(player));
+  }
+  for (const segment of segments) {
+    segment.querySelector(".time").addEventListener("click", () => seek(segment));
+    segment.querySelector(".text").addEventListener("click", () => { if (!editing) seek(segment); });
+  }
+
+  // Corrections: the text of each segment becomes editable; saving sends a new version.
+  const correct = document.getElementById("correct");
+  const save = document.getElementById("save-correction");
+  const cancel = document.getElementById("cancel-correction");
+  const correctionStatus = document.getElementById("correction-status");
+  function setEditing(on) {
+    editing = on;
+    for (const segment of segments) {
+      const text = segment.querySelector(".text");
+      text.contentEditable = on ? "plaintext-only" : "false";
+      if (on && text.contentEditable !== "plaintext-only") text.contentEditable = "true";
+      segment.classList.toggle("editing", on);
+    }
+    if (correct) correct.hidden = on;
+    if (save) save.hidden = !on;
+    if (cancel) cancel.hidden = !on;
+  }
+  if (correct) {
+    const originals = segments.map((s) => s.querySelector(".text").textContent);
+    correct.addEventListener("click", () => setEditing(true));
+    cancel.addEventListener("click", () => {
+      segments.forEach((s, i) => { s.querySelector(".text").textContent = originals[i]; });
+      setEditing(false);
+    });
+    save.addEventListener("click", async () => {
+      const body = {
+        base_version: Number(list.dataset.version),
+        segments: segments.map((s) => ({
+          text: s.querySelector(".text").textContent.trim(),
+          speaker: s.dataset.speaker || null,
+        })),
+      };
+      try {
+        await api("PUT", `/api/cases/${caseId}/transcript`, body);
+        location.reload();
+      } catch (error) {
+        say(correctionStatus, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
+  // Versions and what changed between them.
+  const versions = document.getElementById("versions");
+  const diffBox = document.getElementById("diff");
+  async function showDiff(from, to) {
+    const diff = await api("GET", `/api/cases/${caseId}/transcript/diff?from=${from}&to=${to}`);
+    diffBox.replaceChildren(el("h4", { text: t("js.diff", { from, to }) }));
+    if (!diff.segments.length) diffBox.append(el("p", { class: "muted", text: t("js.no_changes") }));
+    for (const segment of diff.segments) {
+      const line = el("p", { class: "diff-line", "data-index": segment.index },
+        el("span", { class: "mono muted", text: clock(segment.start) + " " }));
+      for (const [op, text] of segment.ops) {
+        line.append(el(op === "equal" ? "span" : op === "delete" ? "del" : "ins", { text }));
+      }
+      diffBox.append(line);
+    }
+  }
+  async function loadVersions() {
+    if (!versions) return;
+    const data = await api("GET", `/api/cases/${caseId}/transcript/versions`);
+    versions.replaceChildren();
+    for (const v of data.versions) {
+      const item = el("li", { "data-version": v.version },
+        el("button", { type: "button", class: "link", text: t("js.version", { version: v.version }) }),
+        " · " + v.author + " · " + localTime(v.created_at));
+      if (v.version > 1) item.querySelector("button").addEventListener("click", () => showDiff(v.version - 1, v.version));
+      versions.append(item);
+    }
+    const latest = data.versions[data.versions.length - 1];
+    if (latest && latest.version > 1) await showDiff(latest.version - 1, latest.version);
+  }
+  loadVersions().catch((error) => say(diffBox, t("js.error", { message: error.message }), true));
+
+  // Case fields: only what changed is sent.
+  const fields = document.getElementById("case-fields");
+  const fieldsStatus = document.getElementById("fields-status");
+  let initial = fields ? readFields(fields) : {};
+  if (fields) {
+    fields.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const now = readFields(fields);
+      const changed = {};
+      for (const [name, value] of Object.entries(now)) if (initial[name] !== value) changed[name] = value;
+      try {
+        const updated = await api("PATCH", `/api/cases/${caseId}`, changed);
+        initial = now;
+        setStatus(updated.status);
+        say(fieldsStatus, t("js.saved"));
+      } catch (error) {
+        say(fieldsStatus, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
+  function setStatus(status) {
+    const badge = document.getElementById("case-status");
+    badge.className = "status status-" + status;
+    badge.textContent = (config.messages["js.status." + status]) || status;
+    badge.dataset.status = status;
+  }
+
+  // Unmasking is audited on the server, with the reason given.
+  const unmask = document.getElementById("unmask-form");
+  if (unmask) {
+    unmask.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const data = await api("POST", `/api/cases/${caseId}/unmask`, { reason: unmask.elements.namedItem("reason").value });
+        document.getElementById("caller-number").textContent = data.caller.number;
+        for (const name of ["reporter_name", "reporter_contact"]) {
+          const input = fields.elements.namedItem(name);
+          input.disabled = false;
+          input.value = data[name];
+          initial[name] = data[name];
+        }
+        unmask.remove();
+      } catch (error) {
+        say(document.getElementById("fields-status"), t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
+  const forward = document.getElementById("forward");
+  if (forward) {
+    forward.addEventListener("click", async () => {
+      if (!confirm(t("js.confirm_forward"))) return;
+      const status = document.getElementById("forward-status");
+      try {
+        const data = await api("POST", `/api/cases/${caseId}/forward`);
+        forward.disabled = true;
+        setStatus(data.status);
+        say(status, t("js.forwarded"));
+      } catch (error) {
+        say(status, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+}
+
+// --- the audit trail (auditors) -----------------------------------------------------
+
+function auditPage() {
+  const tbody = document.querySelector("#audit-events tbody");
+  const more = document.getElementById("audit-more");
+  const params = new URLSearchParams(location.search);
+  for (const [key, value] of [...params]) if (!value) params.delete(key);
+  async function load(before) {
+    if (before) params.set("before", before);
+    const data = await api("GET", "/api/audit?" + params.toString());
+    for (const e of data.events) {
+      tbody.append(el("tr", {},
+        el("td", { class: "mono", text: e.seq }), el("td", { class: "mono", text: localTime(e.at) }),
+        el("td", { text: e.actor }), el("td", { class: "mono", text: e.action }),
+        el("td", { text: e.case_id === null ? "" : e.case_id }),
+        el("td", { class: "mono small", text: JSON.stringify(e.details) })));
+    }
+    more.hidden = !data.next_before;
+    more.onclick = () => load(data.next_before);
+  }
+  load().catch((error) => tbody.append(el("tr", {}, el("td", { class: "error", text: error.message }))));
+}
+
+const pages = { live: livePage, case: casePage, audit: auditPage };
+const page = pages[document.body.dataset.page];
+if (page) page();

@@ -1,0 +1,150 @@
+"""Live calls on the operator's screen, fed by the same call facts the AMI and SIP
+sources emit, and the intake form that follows the call onto its case."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import ClientSession, ClientTimeout
+
+from hotline.calls import CallAnswered, CallEnded, CallStarted, RecordingFinished, RecordingStarted
+from hotline.store.types import utcnow
+from tests.support.web_data import make_wav
+from tests.support.web_server import Browser, WebRig
+from tests.support.web_sse import EventReader
+
+
+def _events(browser: Browser) -> object:
+    return browser.http.get(
+        browser.base + "/api/events", timeout=ClientTimeout(total=60, sock_read=30)
+    )
+
+
+async def test_operators_see_calls_live_and_nobody_misses_an_unrecorded_one(
+    rig: WebRig,
+) -> None:
+    operator = await rig.sign_in("operator")
+    supervisor = await rig.sign_in("supervisor")
+    async with _events(operator) as op_stream, _events(supervisor) as sup_stream:  # type: ignore[attr-defined]
+        assert op_stream.status == 200
+        assert op_stream.headers["Content-Type"].startswith("text/event-stream")
+        ops, sups = EventReader(op_stream), EventReader(sup_stream)
+        assert (await ops.next())[0] == "snapshot"
+        assert (await sups.next())[0] == "snapshot"
+        now = utcnow()
+        await rig.core.on_fact(
+            CallStarted(
+                call_id="c-1", source="asterisk", at=now, caller="13800138000", callee="12340"
+            )
+        )
+        ringing = await ops.until("call", call_id="c-1")
+        assert ringing["state"] == "ringing" and ringing["caller"] == "13800138000"
+        await rig.core.on_fact(CallAnswered(call_id="c-1", at=now + timedelta(seconds=2)))
+        answered = await ops.until("call", call_id="c-1", state="answered")
+        assert answered["unrecorded"] is True and answered["recording"] is False
+        await rig.core.on_fact(
+            RecordingStarted(call_id="c-1", at=now + timedelta(seconds=2), name="c-1.wav")
+        )
+        recording = await ops.until("call", call_id="c-1", recording=True)
+        assert recording["unrecorded"] is False
+        # A supervisor watches too, without the number.
+        seen = await sups.until("call", call_id="c-1", recording=True)
+        assert seen["caller"] == "138****8000" and seen["caller_masked"] is True
+
+    status, body, _ = await operator.get("/api/calls/live")
+    assert status == 200
+    (call,) = body["calls"]
+    assert call["call_id"] == "c-1" and call["recording"] and call["caller"] == "13800138000"
+    assert (await supervisor.get("/api/calls/live"))[1]["calls"][0]["caller"] == "138****8000"
+
+
+async def test_intake_notes_follow_the_call_onto_its_case(rig: WebRig, tmp_path: Path) -> None:
+    operator = await rig.sign_in("operator")
+    now = utcnow()
+    await rig.core.on_fact(CallStarted(call_id="c-2", source="sip", at=now, caller="13912345678"))
+    await rig.core.on_fact(CallAnswered(call_id="c-2", at=now))
+    await rig.core.on_fact(RecordingStarted(call_id="c-2", at=now, name="c-2.wav"))
+    form = {
+        "reporter_name": "王五",
+        "reporter_contact": "13912345678",
+        "entity_name": "金河水泥厂",
+        "category": "false_data",
+        "operator_notes": "来电人称该厂虚报产值。",
+    }
+    status, body, _ = await operator.request("PUT", "/api/calls/c-2/intake", json=form)
+    assert status == 200 and body["case_id"] is None and body["operator"] == "operator"
+    status, body, _ = await operator.request(
+        "PUT", "/api/calls/c-2/intake", json={"evidence_leads": "月报表"}
+    )
+    assert body["fields"]["entity_name"] == "金河水泥厂" and body["fields"]["evidence_leads"]
+    listed = (await operator.get("/api/calls/live"))[1]["calls"][0]
+    assert listed["intake"]["fields"]["category"] == "false_data"
+    # Another operator cannot take over the call's form.
+    await rig.add_user("op2", "operator")
+    other = await rig.sign_in("op2")
+    taken = await other.request("PUT", "/api/calls/c-2/intake", json={"operator_notes": "x"})
+    assert taken[0] == 409
+    assert (await operator.request("PUT", "/api/calls/nope/intake", json={}))[0] == 404
+
+    # Hang-up: the recording is sealed, the case opens with the form on it.
+    wav = make_wav(tmp_path / "c-2.wav", seconds=3, seed=7)
+    end = now + timedelta(seconds=3)
+    await rig.core.on_fact(RecordingFinished(call_id="c-2", at=end, path=wav, started_at=now))
+    await rig.core.on_fact(CallEnded(call_id="c-2", at=end, answered=True))
+    cases = (await operator.get("/api/cases"))[1]["cases"]
+    assert len(cases) == 1
+    case = (await operator.get(f"/api/cases/{cases[0]['id']}"))[1]
+    assert case["operator"] == "operator" and case["entity_name"] == "金河水泥厂"
+    assert case["operator_notes"] == "来电人称该厂虚报产值。" and case["evidence_leads"] == "月报表"
+    assert case["reporter_name"] == "王五" and not case["caller"]["masked"]
+    # Notes finished after the hang-up go straight onto the case.
+    status, body, _ = await operator.request(
+        "PUT", "/api/calls/c-2/intake", json={"description": "上月统计报表"}
+    )
+    assert status == 200 and body["case_id"] == case["id"]
+    assert (await operator.get(f"/api/cases/{case['id']}"))[1]["description"] == "上月统计报表"
+    handler = await rig.sign_in("handler")
+    found = (await handler.get("/api/cases?q=虚报产值"))[1]["cases"]
+    assert [c["id"] for c in found] == [case["id"]]
+    history = [
+        e["action"] for e in (await handler.get(f"/api/cases/{case['id']}/history"))[1]["events"]
+    ]
+    assert history.index("case.opened") < history.index("case.intake")
+    assert "intake.saved" in history
+
+
+async def test_a_shutdown_ends_open_event_streams_at_once(rig: WebRig) -> None:
+    token = await rig.token("supervisor")
+    async with ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        streams = [await http.get(rig.url + "/api/events") for _ in range(5)]
+        for resp in streams:
+            assert (await EventReader(resp).next())[0] == "snapshot"
+        started = time.monotonic()
+        await rig.runner.shutdown()
+        assert time.monotonic() - started < 5
+        for resp in streams:
+            resp.release()
+
+
+async def test_metrics_in_prometheus_format(rig: WebRig, tmp_path: Path) -> None:
+    from tests.support.web_data import open_case
+
+    await open_case(rig.core, tmp_path, seed=60)
+    client = rig.bearer(await rig.token("auditor", "prometheus"))
+    status, body, resp = await client.get("/metrics")
+    assert status == 200 and resp.headers["Content-Type"].startswith("text/plain")
+    text = body.decode()
+    assert "# TYPE hotline_calls_total counter" in text
+    assert 'hotline_calls_total{state="ended"} 1' in text
+    assert "hotline_recordings_total 1" in text
+    assert 'hotline_jobs{kind="transcribe",status="queued"} 1' in text
+    assert 'hotline_cases{status="draft"} 1' in text
+    assert "hotline_transcribed_seconds_total 0" in text
+    assert (await rig.anonymous().get("/metrics"))[0] == 401
+    # Health for everyone; the details for those who may see metrics.
+    assert (await rig.anonymous().get("/api/health"))[1] == {"status": "ok"}
+    assert "jobs" in (await client.get("/api/health"))[1]
+    await asyncio.sleep(0)

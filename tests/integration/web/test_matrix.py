@@ -1,0 +1,169 @@
+"""Every endpoint, every role (and anonymous, and an API token): who is let in.
+
+Denied means 401 for anonymous callers and 403 for a signed-in role without the
+permission; allowed means the handler answered (any other status: 200, 404, 409…).
+The table must name every operation the app serves: a new endpoint without a row here
+fails this test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientTimeout
+
+from hotline.calls import CallAnswered, CallStarted, RecordingStarted
+from hotline.config import Settings
+from hotline.store.types import utcnow
+from hotline.web.app import ROUTE_TABLES
+from tests.support.web_data import ZH_SEGMENTS, open_case
+from tests.support.web_server import PASSWORD, ROLES, WebRig, hotline_core, serve_web
+
+ALL = frozenset(ROLES)
+READERS = ALL  # every role reads cases (operators their own)
+HANDLING = frozenset({"handler", "supervisor", "admin"})
+CONTENT = HANDLING  # + the operator for the calls they took
+LIVE = frozenset({"operator", "supervisor", "admin"})
+INTAKE = frozenset({"operator", "admin"})
+AUDIT = frozenset({"auditor", "supervisor", "admin"})
+PUBLIC = "public"
+
+# operation id -> (method, path, body, roles allowed). {other} is a case whose call
+# another operator took; {own} the operator's own; {call} a live call.
+MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
+    "health": ("GET", "/api/health", None, PUBLIC),
+    "openapi": ("GET", "/api/openapi.json", None, PUBLIC),
+    "sign_in": ("POST", "/api/session", {"username": "x", "password": "y"}, PUBLIC),
+    "whoami": ("GET", "/api/session", None, ALL),
+    "account": ("PATCH", "/api/account", {"language": "zh"}, ALL),
+    "change_password": (
+        "POST",
+        "/api/account/password",
+        {"current_password": "not it at all", "new_password": "0123456789abc"},
+        ALL,
+    ),
+    "cases_index": ("GET", "/api/cases", None, READERS),
+    "case_detail": ("GET", "/api/cases/{other}", None, HANDLING | {"auditor"}),
+    "case_update": ("PATCH", "/api/cases/{other}", {"entity_name": "金河水泥厂"}, HANDLING),
+    "unmask": ("POST", "/api/cases/{other}/unmask", {"reason": "call back"}, HANDLING),
+    "history": ("GET", "/api/cases/{other}/history", None, HANDLING | {"auditor"}),
+    "audit_trail": ("GET", "/api/audit", None, AUDIT),
+    "recording": ("GET", "/api/cases/{other}/recording", None, CONTENT),
+    "transcript": ("GET", "/api/cases/{other}/transcript", None, CONTENT),
+    "correct_transcript": (
+        "PUT",
+        "/api/cases/{other}/transcript",
+        {"base_version": 99, "segments": []},
+        HANDLING,
+    ),
+    "transcript_versions": ("GET", "/api/cases/{other}/transcript/versions", None, CONTENT),
+    "transcript_diff": ("GET", "/api/cases/{other}/transcript/diff?from=1&to=1", None, CONTENT),
+    "live_calls": ("GET", "/api/calls/live", None, LIVE),
+    "get_intake": ("GET", "/api/calls/{call}/intake", None, INTAKE),
+    "put_intake": ("PUT", "/api/calls/{call}/intake", {"operator_notes": "note"}, INTAKE),
+    "events": ("GET", "/api/events", None, READERS),
+    "forward_case": ("POST", "/api/cases/{other}/forward", None, HANDLING),
+    "case_system_callback": ("POST", "/api/integrations/callback", {"type": "x"}, PUBLIC),
+    "download_recording": ("GET", "/api/recordings/{sha}/download?expires=1&sig=x", None, PUBLIC),
+    "metrics": ("GET", "/metrics", None, AUDIT),
+}
+
+# What the operator may do with the case of a call they took, and may not do with
+# another's (the rows above use another's).
+OWN_CASE = {
+    "case_detail": ("GET", "/api/cases/{own}"),
+    "history": ("GET", "/api/cases/{own}/history"),
+    "recording": ("GET", "/api/cases/{own}/recording"),
+    "transcript": ("GET", "/api/cases/{own}/transcript"),
+    "transcript_versions": ("GET", "/api/cases/{own}/transcript/versions"),
+}
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> AsyncIterator[tuple[WebRig, dict[str, str]]]:
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    async with hotline_core(settings) as core, serve_web(core) as rig:
+        for role in ROLES:
+            await rig.add_user(role, role)
+        other = await open_case(
+            core, tmp_path, seed=1, fields={"operator": "someone"}, segments=ZH_SEGMENTS
+        )
+        own = await open_case(
+            core, tmp_path, seed=2, fields={"operator": "operator"}, segments=ZH_SEGMENTS
+        )
+        now = utcnow()
+        await core.on_fact(CallStarted(call_id="live-1", source="sip", at=now, caller="1390000"))
+        await core.on_fact(CallAnswered(call_id="live-1", at=now))
+        await core.on_fact(RecordingStarted(call_id="live-1", at=now, name="live-1.wav"))
+        async with core.db.session() as s:
+            from hotline.store.tables import Recording
+
+            rec = await s.get(Recording, 1)
+            assert rec is not None
+        values = {"other": str(other.id), "own": str(own.id), "call": "live-1", "sha": rec.sha256}
+        yield rig, values
+
+
+async def _status(browser: Any, method: str, path: str, body: Any) -> int:
+    if path == "/api/events":  # a stream: the status line is the answer
+        timeout = ClientTimeout(total=10)
+        async with browser.http.get(
+            browser.base + path, headers=browser._headers(None), timeout=timeout
+        ) as resp:
+            return int(resp.status)
+    status, _, _ = await browser.request(method, path, json=body)
+    return int(status)
+
+
+async def test_every_endpoint_for_every_role(world: tuple[WebRig, dict[str, str]]) -> None:
+    rig, values = world
+    served = {op.operation_id for table in ROUTE_TABLES for op in table.operations}
+    assert served == set(MATRIX) | {"sign_out"}, "every operation needs a row in the matrix"
+
+    principals: dict[str, Any] = {"anonymous": rig.anonymous()}
+    for role in ROLES:
+        principals[role] = await rig.sign_in(role)
+    principals["token:handler"] = rig.bearer(await rig.token("handler"))
+    principals["token:operator"] = rig.bearer(await rig.token("operator"))
+
+    failures = []
+    for op_id, (method, path, body, allowed) in MATRIX.items():
+        path = path.format(**values)
+        public_status = None
+        for who, browser in principals.items():
+            role = who.removeprefix("token:")
+            status = await _status(browser, method, path, body)
+            if allowed == PUBLIC:
+                # The same answer whoever asks: no credentials needed (a callback or
+                # link is checked by its signature instead).
+                public_status = public_status or status
+                ok = status == public_status or op_id == "sign_in"
+            elif who == "anonymous":
+                ok = status == 401
+            elif role in allowed:
+                ok = status not in (401, 403) or (
+                    op_id in {"account", "change_password"} and who.startswith("token:")
+                )
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{op_id} {method} {path} as {who}: {status}")
+    assert not failures, "\n".join(failures)
+
+    # The operator's own call: readable, recording included; another's: refused.
+    operator = principals["operator"]
+    for op_id, (method, path) in OWN_CASE.items():
+        own = await _status(operator, method, path.format(**values), None)
+        other = await _status(operator, method, MATRIX[op_id][1].format(**values), None)
+        assert own == 200 and other == 403, (op_id, own, other)
+
+    # Sign-out last: it ends each session.
+    for who, browser in principals.items():
+        status = await _status(browser, "DELETE", "/api/session", None)
+        assert status == (401 if who == "anonymous" else 200), who
+    assert PASSWORD

@@ -127,6 +127,8 @@ class Settings(BaseModel):
     """Deliveries in flight per worker process."""
     link_ttl_seconds: int = Field(default=86400, ge=60)
     """How long a signed recording link in a webhook stays valid."""
+    evidence_min_free_mb: int = Field(default=1024, ge=0)
+    """Below this much free space in the evidence store, health says ``degraded``."""
     recording_tolerance_seconds: float = Field(default=2.0, ge=0)
     """A recording shorter than its call by more than this raises recording.incomplete."""
     case_prefix: str = "HL"

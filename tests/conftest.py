@@ -66,7 +66,12 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings on a temporary data directory; keyword arguments override fields."""
 
     def make(**overrides: Any) -> Settings:
-        env = {"HOTLINE_DATA_DIR": str(tmp_path / "data"), "HOTLINE_SIP": "off"}
+        # A nearly full test disk must not turn every health check "degraded".
+        env = {
+            "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+            "HOTLINE_SIP": "off",
+            "HOTLINE_EVIDENCE_MIN_FREE_MB": "16",
+        }
         for key, value in overrides.items():
             env[f"HOTLINE_{key.upper()}"] = str(value)
         return load_settings(environ=env)
@@ -93,6 +98,7 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         {
             "HOTLINE_DATA_DIR": str(tmp_path / "hotline-data"),
             "HOTLINE_SIP": "off",
+            "HOTLINE_EVIDENCE_MIN_FREE_MB": "16",
             "PYTHONUNBUFFERED": "1",
         }
     )

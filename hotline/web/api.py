@@ -3,16 +3,19 @@ and the signed-in user's own account."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from hotline.auth import sessions, users
 from hotline.auth.roles import ROLE_PERMISSIONS, Permission
 from hotline.errors import HotlineError, LoginRefused, LoginThrottled
 from hotline.store.accounts import User
-from hotline.store.tables import Job, JobStatus
+from hotline.store.tables import Incident, Job, JobStatus
+from hotline.store.types import utcnow
 from hotline.web.keys import OPENAPI
 from hotline.web.routing import Api, ApiError, Ctx
 from hotline.web.schemas import (
@@ -26,7 +29,41 @@ from hotline.web.schemas import (
 )
 from hotline.web.security import SESSION_COOKIE, cookie_is_secure
 
+if TYPE_CHECKING:
+    from hotline.service import Hotline
+
 routes = Api()
+
+
+async def _recent_incidents(core: Hotline) -> dict[str, Any]:
+    since = utcnow() - timedelta(hours=24)
+    async with core.db.session() as s:
+        rows = (
+            await s.exec(
+                select(Incident)
+                .where(col(Incident.at) >= since)
+                .order_by(col(Incident.id).desc())
+                .limit(20)
+            )
+        ).all()
+        count = (
+            await s.exec(
+                select(func.count()).select_from(Incident).where(col(Incident.at) >= since)
+            )
+        ).one()
+    return {
+        "count": int(count),
+        "recent": [
+            {
+                "id": i.id,
+                "kind": i.kind,
+                "at": i.at.isoformat(),
+                "detail": i.detail,
+                "case_id": i.case_id,
+            }
+            for i in rows
+        ],
+    }
 
 
 @routes.route(
@@ -40,7 +77,9 @@ routes = Api()
 )
 async def health(ctx: Ctx) -> web.Response:
     """Anyone gets the status; signed-in callers allowed to see metrics get the details
-    (database, job backlog with the failed jobs' errors, evidence store space)."""
+    (database, job backlog with the failed jobs' errors, evidence store space, the call
+    sources, incidents of the last 24 hours). ``degraded`` when any of those needs a
+    look (art. 10: faults are reported)."""
     core = ctx.core
     body: dict[str, Any] = {"status": "ok"}
     try:
@@ -71,8 +110,19 @@ async def health(ctx: Ctx) -> web.Response:
     except Exception as exc:  # the database driver's own errors
         body["status"] = "error"
         body["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    body["evidence"] = {"path": str(core.store.root), "free_bytes": core.store.free_bytes()}
-    if body.get("jobs", {}).get("failed") and body["status"] == "ok":
+    free = core.store.free_bytes()
+    low = free < core.settings.evidence_min_free_mb * 1024 * 1024
+    body["evidence"] = {"path": str(core.store.root), "free_bytes": free, "low": low}
+    body["sources"] = {source.name: source.health() for source in core.sources}
+    if body["database"]["ok"]:
+        body["incidents"] = await _recent_incidents(core)
+    troubled = (
+        body.get("jobs", {}).get("failed")
+        or low
+        or not all(s.get("ok") for s in body["sources"].values())
+        or body.get("incidents", {}).get("count")
+    )
+    if troubled and body["status"] == "ok":
         body["status"] = "degraded"
     principal = ctx.principal
     if principal is None or not principal.can(Permission.METRICS_READ):

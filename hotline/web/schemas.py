@@ -83,6 +83,12 @@ class HealthOut(Out):
     database: dict[str, Any] | None = Field(None, description="signed-in callers only")
     jobs: dict[str, Any] | None = None
     evidence: dict[str, Any] | None = None
+    sources: dict[str, Any] | None = Field(
+        None, description="call sources (sip, asterisk): link, registration, login state"
+    )
+    incidents: dict[str, Any] | None = Field(
+        None, description="unrecorded calls, short recordings, sources down: last 24 hours"
+    )
 
 
 # --- live calls -----------------------------------------------------------------------

@@ -139,7 +139,10 @@ def _lying_header(path: Path) -> Path:
         (lambda d: (d / "e.wav", (d / "e.wav").write_bytes(b""))[0], "empty"),
         (lambda d: (d / "t.wav", (d / "t.wav").write_text("meeting notes\n" * 40))[0], "not a WAV"),
         (
-            lambda d: (d / "c.wav", (d / "c.wav").write_bytes(MIXMONITOR_SAMPLE.read_bytes()[:9999]))[0],
+            lambda d: (
+                d / "c.wav",
+                (d / "c.wav").write_bytes(MIXMONITOR_SAMPLE.read_bytes()[:9999]),
+            )[0],
             "truncated",
         ),
         (lambda d: _lying_header(d / "l.wav"), "truncated"),
@@ -170,7 +173,11 @@ def test_a_full_evidence_store_refuses_cleanly(cli_env: dict[str, str], tmp_path
 
     run = subprocess.run(
         [hotline_command(), "ingest", str(big), "--caller", "1"],
-        env=cli_env, capture_output=True, text=True, timeout=60, preexec_fn=cap,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=cap,
     )
     assert run.returncode == 1, run.stderr
     assert "full" in run.stderr and "ingest it again" in run.stderr
@@ -184,10 +191,16 @@ def test_a_full_evidence_store_refuses_cleanly(cli_env: dict[str, str], tmp_path
 def test_kill_9_of_a_worker_mid_transcription_is_recovered(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    words = "The accounts of the Golden River cement factory were changed before the inspection. " * 6
+    words = (
+        "The accounts of the Golden River cement factory were changed before the inspection. " * 6
+    )
     wav = speech.phone_speech(words, tmp_path / "long.wav")
     cli_env.update(
-        {"HOTLINE_LANGUAGE": "en", "HOTLINE_JOB_LEASE_SECONDS": "2", "HOTLINE_JOB_POLL_SECONDS": "0.1"}
+        {
+            "HOTLINE_LANGUAGE": "en",
+            "HOTLINE_JOB_LEASE_SECONDS": "2",
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+        }
     )
     assert hotline(["ingest", str(wav), "--caller", "1"], cli_env).returncode == 0
     first = subprocess.Popen([hotline_command(), "worker"], env=cli_env, stderr=subprocess.PIPE)

@@ -38,7 +38,9 @@ def _start(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"serve exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
         try:
             if _get(f"{base}/api/health")[0] == 200:
                 return proc, base
@@ -75,7 +77,9 @@ def test_serve_runs_the_pipeline_and_stops_gracefully(
         assert health["jobs"]["queued"] == 0
         assert _get(f"{base}/api/cases", token) == (200, {"cases": [], "next_before": None})
 
-        ingest = hotline(["ingest", str(english_report), "--caller", "13800138000", "--json"], cli_env)
+        ingest = hotline(
+            ["ingest", str(english_report), "--caller", "13800138000", "--json"], cli_env
+        )
         number = json.loads(ingest.stdout)[0]["case"]["number"]
         deadline = time.monotonic() + 120
         case: dict[str, Any] = {}
@@ -99,7 +103,9 @@ def test_serve_runs_the_pipeline_and_stops_gracefully(
 def test_sigterm_hands_back_a_job_in_flight(cli_env: dict[str, str], tmp_path: Path) -> None:
     from tests.support import speech
 
-    wav = speech.phone_speech("Please record my report about the statistics office. " * 8, tmp_path / "l.wav")
+    wav = speech.phone_speech(
+        "Please record my report about the statistics office. " * 8, tmp_path / "l.wav"
+    )
     cli_env.update({"HOTLINE_SHUTDOWN_GRACE_SECONDS": "0.5", "HOTLINE_LANGUAGE": "en"})
     assert hotline(["ingest", str(wav), "--caller", "1"], cli_env).returncode == 0
     proc, _ = _start(cli_env)
@@ -145,4 +151,6 @@ def test_a_bad_setting_stops_serve_with_one_line(cli_env: dict[str, str]) -> Non
     cli_env["HOTLINE_HTTP"] = "everywhere"
     run = hotline(["serve"], cli_env, timeout=30)
     assert run.returncode == 2
-    assert run.stderr.strip() == "hotline: error: HOTLINE_HTTP: expected HOST:PORT, got 'everywhere'"
+    assert (
+        run.stderr.strip() == "hotline: error: HOTLINE_HTTP: expected HOST:PORT, got 'everywhere'"
+    )

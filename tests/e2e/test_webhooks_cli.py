@@ -17,14 +17,19 @@ from tests.support.receiver import Receiver
 
 async def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        hotline_command(), *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        hotline_command(),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-async def test_kill_9_during_delivery_loses_nothing(cli_env: dict[str, str], tmp_path: Path) -> None:
+async def test_kill_9_during_delivery_loses_nothing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
     from hotline.webhooks.endpoints import new_secret
 
     secret = new_secret()
@@ -52,7 +57,7 @@ async def test_kill_9_during_delivery_loses_nothing(cli_env: dict[str, str], tmp
         hotline_command(), "worker", env=cli_env, stderr=asyncio.subprocess.DEVNULL
     )
     try:
-        await receiver.wait_for(lambda r: len(r.attempts) >= 1, timeout=60)
+        await receiver.wait_for(lambda r: len(r.attempts) >= 1, within=60)
         first.send_signal(signal.SIGKILL)  # a request is hanging in flight right now
         await first.wait()
     finally:
@@ -85,15 +90,23 @@ async def test_webhook_and_forward_commands(cli_env: dict[str, str], tmp_path: P
     receiver = Receiver("whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==")
     await receiver.start()
     try:
-        code, out, err = await _run(cli_env, "webhooks", "add", receiver.url, "--secret", receiver.secret)
+        code, out, err = await _run(
+            cli_env, "webhooks", "add", receiver.url, "--secret", receiver.secret
+        )
         assert code == 0, err
         assert out.startswith("endpoint 1: ")
         code, out, _ = await _run(cli_env, "webhooks", "test", "1")
         assert code == 0 and "HTTP 200" in out
-        assert receiver.attempts[-1].verified and receiver.attempts[-1].event["type"] == "webhook.test"  # type: ignore[index]
-        code, _, err = await _run(cli_env, "webhooks", "add", "ftp://nowhere", "--events", "case.created")
+        assert (
+            receiver.attempts[-1].verified and receiver.attempts[-1].event["type"] == "webhook.test"
+        )  # type: ignore[index]
+        code, _, err = await _run(
+            cli_env, "webhooks", "add", "ftp://nowhere", "--events", "case.created"
+        )
         assert code == 2 and "not an http(s) URL" in err
-        code, _, err = await _run(cli_env, "webhooks", "add", "http://x/y", "--events", "case.deleted")
+        code, _, err = await _run(
+            cli_env, "webhooks", "add", "http://x/y", "--events", "case.deleted"
+        )
         assert code == 2 and "unknown event type 'case.deleted'" in err
 
         src = tmp_path / "c.wav"

@@ -67,8 +67,8 @@ class Receiver:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_for(self, predicate: Any, timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, predicate: Any, within: float = 30) -> None:
+        async with asyncio.timeout(within):
             while not predicate(self):
                 self._changed.clear()
                 await self._changed.wait()

@@ -89,7 +89,10 @@ async def test_the_same_bytes_twice_are_sealed_once(core: Hotline, tmp_path: Pat
         lambda d: d / "missing.wav",
         lambda d: (d / "empty.wav", (d / "empty.wav").write_bytes(b""))[0],
         lambda d: (d / "notes.wav", (d / "notes.wav").write_text("not audio at all\n" * 50))[0],
-        lambda d: (d / "cut.wav", (d / "cut.wav").write_bytes(MIXMONITOR_SAMPLE.read_bytes()[:5000]))[0],
+        lambda d: (
+            d / "cut.wav",
+            (d / "cut.wav").write_bytes(MIXMONITOR_SAMPLE.read_bytes()[:5000]),
+        )[0],
     ],
     ids=["missing", "empty", "text", "truncated"],
 )
@@ -107,20 +110,29 @@ async def test_a_source_recording_opens_a_case_and_a_short_one_raises_an_inciden
 ) -> None:
     t0 = datetime(2026, 11, 28, 0, 11, 52, tzinfo=UTC)
     await core.intake.handle(
-        facts.CallStarted(call_id="1795824714.0", source="asterisk", at=t0, caller="caller", callee="12345")
+        facts.CallStarted(
+            call_id="1795824714.0", source="asterisk", at=t0, caller="caller", callee="12345"
+        )
     )
-    await core.intake.handle(facts.CallAnswered(call_id="1795824714.0", at=t0 + timedelta(seconds=1)))
+    await core.intake.handle(
+        facts.CallAnswered(call_id="1795824714.0", at=t0 + timedelta(seconds=1))
+    )
     wav = tmp_path / "hotline-20261128-001159-1795824714.0.wav"
     wav.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
     ok = await core.intake.handle(
         facts.RecordingFinished(
-            call_id="1795824714.0", at=t0 + timedelta(seconds=34), path=wav,
-            started_at=t0 + timedelta(seconds=6), expected_duration=27.9,
+            call_id="1795824714.0",
+            at=t0 + timedelta(seconds=34),
+            path=wav,
+            started_at=t0 + timedelta(seconds=6),
+            expected_duration=27.9,
         )
     )
     assert ok is not None and ok.incident is None and ok.case.status == "draft"
     await core.intake.handle(
-        facts.CallEnded(call_id="1795824714.0", at=t0 + timedelta(seconds=34), answered=True, cause="16")
+        facts.CallEnded(
+            call_id="1795824714.0", at=t0 + timedelta(seconds=34), answered=True, cause="16"
+        )
     )
     async with core.db.session() as s:
         call = (await s.exec(select(Call).where(Call.external_id == "1795824714.0"))).one()
@@ -134,7 +146,10 @@ async def test_a_source_recording_opens_a_case_and_a_short_one_raises_an_inciden
     )
     res = await core.intake.handle(
         facts.RecordingFinished(
-            call_id="c2", at=t0 + timedelta(seconds=30), path=short, started_at=t0,
+            call_id="c2",
+            at=t0 + timedelta(seconds=30),
+            path=short,
+            started_at=t0,
             expected_duration=30.0,
         )
     )
@@ -164,7 +179,9 @@ async def test_unrecorded_incident_is_kept(core: Hotline) -> None:
     now = datetime.now(UTC)
     await core.intake.handle(facts.CallStarted(call_id="x", source="asterisk", at=now, caller="1"))
     await core.intake.handle(
-        facts.Incident(kind=facts.IncidentKind.UNRECORDED, at=now, call_id="x", detail="no MixMonitor")
+        facts.Incident(
+            kind=facts.IncidentKind.UNRECORDED, at=now, call_id="x", detail="no MixMonitor"
+        )
     )
     async with core.db.session() as s:
         inc = (await s.exec(select(Incident))).one()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -156,14 +155,16 @@ async def test_worker_runs_handlers_and_records_failures(core: Hotline) -> None:
             await lease.complete_in(s)
 
     worker = Worker(
-        q, {"ok": ok, "bad": bad, "flaky": flaky}, [Lane(("ok", "bad", "flaky"), 2)],
+        q,
+        {"ok": ok, "bad": bad, "flaky": flaky},
+        [Lane(("ok", "bad", "flaky"), 2)],
         poll_seconds=0.05,
     )
     await worker.start()
     try:
         async with asyncio.timeout(20):
-            while (await _job(core.db, flaky_id)).status != JobStatus.DONE:
-                await asyncio.sleep(0.05)
+            while (await _job(core.db, flaky_id)).status != JobStatus.DONE:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # a row's state has no event to wait on
     finally:
         await worker.stop()
     assert sorted(ran) == ok_ids
@@ -183,13 +184,14 @@ async def test_two_worker_processes_share_postgres_and_run_each_job_once(
     out = tmp_path / "done.txt"
     cmd = [sys.executable, "-m", "tests.support.queue_worker", pg_url, str(out), "0.02"]
     root = Path(__file__).parents[3]
-    procs = [subprocess.Popen(cmd, cwd=root) for _ in range(2)]
+    procs = [await asyncio.create_subprocess_exec(*cmd, cwd=root) for _ in range(2)]
     try:
         for p in procs:
-            assert p.wait(timeout=120) == 0
+            assert await asyncio.wait_for(p.wait(), 120) == 0
     finally:
         for p in procs:
-            p.kill()
+            if p.returncode is None:
+                p.kill()
     lines = out.read_text().split()
     done = Counter(int(job) for job in lines[0::2])
     workers = Counter(lines[1::2])

@@ -30,9 +30,7 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(
-    db_url: str, make_settings: Callable[..., Settings]
-) -> AsyncIterator[Rig]:
+async def rig(db_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[Rig]:
     secret = new_secret()
     receiver = Receiver(secret)
     await receiver.start()

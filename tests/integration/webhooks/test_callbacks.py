@@ -30,7 +30,9 @@ async def api(rig: Rig) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-def _signed(secret: str, msg_id: str, body: dict[str, object], when: datetime | None = None) -> tuple[str, dict[str, str]]:
+def _signed(
+    secret: str, msg_id: str, body: dict[str, object], when: datetime | None = None
+) -> tuple[str, dict[str, str]]:
     text = json.dumps(body)
     at = when or datetime.now(UTC)
     return text, {
@@ -58,8 +60,15 @@ async def test_a_signed_callback_updates_the_case_and_is_audited(
     rig: Rig, api: str, tmp_path: Path
 ) -> None:
     case = await _case(rig, tmp_path)
-    body = {"type": "case.status", "data": {"case": case.number, "external_number": "TJ-2026-0042",
-                                             "status": "accepted", "stage": "立案"}}
+    body = {
+        "type": "case.status",
+        "data": {
+            "case": case.number,
+            "external_number": "TJ-2026-0042",
+            "status": "accepted",
+            "stage": "立案",
+        },
+    }
     text, headers = _signed(rig.receiver.secret, "msg_cb_1", body)
     async with ClientSession() as http, http.post(api, data=text, headers=headers) as resp:
         assert resp.status == 200, await resp.text()
@@ -67,7 +76,9 @@ async def test_a_signed_callback_updates_the_case_and_is_audited(
     assert answer["case"] == case.number and answer["status"] == "accepted"
     after = await _reload(rig, case.id)
     assert (after.external_number, after.external_status, after.external_stage) == (
-        "TJ-2026-0042", "accepted", "立案",
+        "TJ-2026-0042",
+        "accepted",
+        "立案",
     )
     assert after.status == "accepted"
     async with rig.core.db.session() as s:
@@ -96,7 +107,9 @@ async def test_forged_old_or_replayed_callbacks_are_refused(
             other = "whsec_" + "QUFB" * 8
             text, headers = _signed(other, "msg_cb_x", evil)
         elif attack == "old-timestamp":
-            text, headers = _signed(secret, "msg_cb_y", evil, datetime.now(UTC) - timedelta(minutes=10))
+            text, headers = _signed(
+                secret, "msg_cb_y", evil, datetime.now(UTC) - timedelta(minutes=10)
+            )
         else:
             text, headers = json.dumps(evil), {"content-type": "application/json"}
         async with http.post(api, data=text, headers=headers) as resp:
@@ -109,7 +122,9 @@ async def test_forged_old_or_replayed_callbacks_are_refused(
 async def test_malformed_or_unknown_case_callbacks(rig: Rig, api: str, tmp_path: Path) -> None:
     await _case(rig, tmp_path)
     async with ClientSession() as http:
-        text, headers = _signed(rig.receiver.secret, "msg_cb_a", {"data": {"case": "HL-1999-000009"}})
+        text, headers = _signed(
+            rig.receiver.secret, "msg_cb_a", {"data": {"case": "HL-1999-000009"}}
+        )
         async with http.post(api, data=text, headers=headers) as resp:
             assert resp.status == 404
         text, headers = _signed(rig.receiver.secret, "msg_cb_b", {"nothing": True})

@@ -38,7 +38,7 @@ async def test_a_case_reaches_the_case_system_signed_in_order_with_a_working_lin
     worker = rig.core.worker()  # transcription and delivery, as in `hotline worker`
     await worker.start()
     try:
-        await rig.receiver.wait_for(lambda r: len(r.accepted) >= 2, timeout=120)
+        await rig.receiver.wait_for(lambda r: len(r.accepted) >= 2, within=120)
     finally:
         await worker.stop()
     created, transcribed = (a.event for a in rig.receiver.accepted)
@@ -62,9 +62,7 @@ async def test_a_case_reaches_the_case_system_signed_in_order_with_a_working_lin
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    link = rec["url"].replace(
-        rig.core.settings.base_url, f"http://127.0.0.1:{port}"
-    )
+    link = rec["url"].replace(rig.core.settings.base_url, f"http://127.0.0.1:{port}")
     try:
         async with ClientSession() as http:
             async with http.get(link) as resp:
@@ -83,7 +81,9 @@ async def test_a_case_reaches_the_case_system_signed_in_order_with_a_working_lin
             async with http.get(longer) as resp:
                 assert resp.status == 403
             signer = await rig.core.delivery.signer()
-            old, _ = signer.url(f"http://127.0.0.1:{port}", rec["sha256"], 60, now=time.time() - 120)
+            old, _ = signer.url(
+                f"http://127.0.0.1:{port}", rec["sha256"], 60, now=time.time() - 120
+            )
             async with http.get(old) as resp:
                 assert resp.status == 410
     finally:
@@ -108,9 +108,9 @@ async def test_receiver_failures_are_retried_with_the_same_id_until_it_recovers(
         for mode in ("error", "hang", "drop"):
             rig.receiver.mode = mode
             seen = len(rig.receiver.attempts)
-            await rig.receiver.wait_for(lambda r, n=seen: len(r.attempts) > n, timeout=10)
+            await rig.receiver.wait_for(lambda r, n=seen: len(r.attempts) > n, within=10)
         rig.receiver.mode = "ok"
-        await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, timeout=10)
+        await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, within=10)
     finally:
         await worker.stop()
     ids = {a.msg_id for a in rig.receiver.attempts}
@@ -146,7 +146,7 @@ async def test_a_dead_delivery_is_visible_and_replayable(rig: Rig, tmp_path: Pat
     await worker.start()
     try:
         every = len(rig.core.settings.retry_delays) + 1
-        await rig.receiver.wait_for(lambda r: len(r.attempts) == every, timeout=20)
+        await rig.receiver.wait_for(lambda r: len(r.attempts) == every, within=20)
         await asyncio.sleep(0.3)
         async with rig.core.db.session() as s:
             (delivery,) = (await s.exec(select(Delivery))).all()
@@ -154,7 +154,7 @@ async def test_a_dead_delivery_is_visible_and_replayable(rig: Rig, tmp_path: Pat
         assert delivery.last_status_code == 500
         rig.receiver.mode = "ok"
         assert await replay(rig.core.db, rig.core.queue, rig.core.settings, None) == 1
-        await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, timeout=10)
+        await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, within=10)
     finally:
         await worker.stop()
     assert len({a.msg_id for a in rig.receiver.attempts}) == 1
@@ -166,7 +166,7 @@ async def test_410_gone_disables_the_endpoint(rig: Rig, tmp_path: Path) -> None:
     worker = rig.delivery_worker()
     await worker.start()
     try:
-        await rig.receiver.wait_for(lambda r: len(r.attempts) == 1, timeout=10)
+        await rig.receiver.wait_for(lambda r: len(r.attempts) == 1, within=10)
         await asyncio.sleep(0.3)
         other = tmp_path / "b.wav"
         speech.tone(other, seconds=5, kind="noise")
@@ -196,15 +196,17 @@ async def test_one_case_s_events_stay_in_order_behind_a_failing_first(
     worker = rig.delivery_worker()
     await worker.start()
     try:
-        await rig.receiver.wait_for(lambda r: len(r.attempts) >= 2, timeout=10)
+        await rig.receiver.wait_for(lambda r: len(r.attempts) >= 2, within=10)
         rig.receiver.mode = "ok"
-        await rig.receiver.wait_for(lambda r: len(r.accepted) == 4, timeout=15)
+        await rig.receiver.wait_for(lambda r: len(r.accepted) == 4, within=15)
     finally:
         await worker.stop()
     events = [a.event for a in rig.receiver.accepted]
     assert [e["type"] for e in events] == ["case.created"] + ["case.updated"] * 3  # type: ignore[index]
     assert [e["data"]["case"]["operator_notes"] for e in events[1:]] == [  # type: ignore[index]
-        "note 0", "note 1", "note 2",
+        "note 0",
+        "note 1",
+        "note 2",
     ]
 
 
@@ -223,12 +225,12 @@ async def test_manual_forwarding_holds_the_case_until_a_handler_forwards_it(
             assert (await s.exec(select(WebhookEvent))).all() == []
         forwarded, done = await manual.forward(case.number, "user:handler")
         assert done and forwarded.status == "forwarded"
-        again, done = await manual.forward(case.number, "user:handler")
+        _again, done = await manual.forward(case.number, "user:handler")
         assert not done
         worker = Rig(manual, rig.receiver).delivery_worker()
         await worker.start()
         try:
-            await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, timeout=10)
+            await rig.receiver.wait_for(lambda r: len(r.accepted) == 1, within=10)
         finally:
             await worker.stop()
         event = rig.receiver.accepted[0].event

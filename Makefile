@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test system-deps lint typecheck bench clean
+.PHONY: run test install install-test system-deps check lint typecheck clean
 
 run: $(STAMP)
 	$(BIN)/hotline serve
@@ -32,12 +32,15 @@ install-test: $(TSTAMP)
 system-deps:
 	./scripts/system-deps.sh
 
-test: install-test system-deps
+test: install-test system-deps check
+	./scripts/install-openai-whisper.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+check: lint typecheck
+
 lint: install-test
-	$(BIN)/ruff check hotline transcriber tests bench
-	$(BIN)/ruff format --check hotline transcriber tests bench
+	$(BIN)/ruff check hotline transcriber tests bench examples
+	$(BIN)/ruff format --check hotline transcriber tests bench examples
 
 typecheck: install-test
 	$(BIN)/mypy

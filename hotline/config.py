@@ -110,6 +110,9 @@ class Settings(BaseModel):
     """CPU threads for transcription; 0 uses every core."""
     language: str = "zh"
     """Transcription language (``zh``, ``en``, …) or ``auto``."""
+    hotwords: str = ""
+    """Names and terms the speech model should prefer, comma-separated (company names
+    in the county, statistics terms): ``金河水泥厂,统计台账,虚报``."""
     webhook_url: str | None = None
     webhook_secret: str | None = None
     """``whsec_<base64>``."""
@@ -254,6 +257,10 @@ class Settings(BaseModel):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.http}").rstrip("/")
+
+    @property
+    def hotword_list(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.hotwords.replace("，", ",").split(",") if w.strip())
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

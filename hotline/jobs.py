@@ -12,28 +12,40 @@ On PostgreSQL, claiming uses ``SELECT … FOR UPDATE SKIP LOCKED`` so any number
 write lock, which serialises claims.
 
 Failures retry with exponential backoff and jitter up to ``max_attempts``; then the job
-is ``failed``, visible in ``hotline cases`` and ``/api/health``.
+is ``failed``, visible in ``hotline cases`` and ``/api/health``. ``hotline.worker`` runs
+the handlers.
 
 May import: ``hotline.store``, ``hotline.config``, ``hotline.errors``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
 import os
 import random
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, exists, func, literal, or_, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    update,
+)
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +64,72 @@ _HELD = and_(
     _JOBS.c.lease_owner == bindparam("owner"),
     _JOBS.c.status == JobStatus.RUNNING.value,
 )
+_EARLIER = _JOBS.alias("earlier")
+_GIVE_UP = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.status == JobStatus.RUNNING.value,
+        _JOBS.c.lease_expires_at < bindparam("now"),
+        _JOBS.c.attempts >= _JOBS.c.max_attempts,
+    )
+    .values(
+        status=JobStatus.FAILED.value,
+        last_error="lease expired on the last attempt (its worker stopped)",
+        finished_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+@functools.cache
+def _claim_statement(with_ids: bool) -> Update:
+    """``UPDATE jobs … WHERE id IN (the oldest runnable, locked, skipping locked ones)
+    RETURNING …``; on SQLite the lock clause drops out (its write lock serialises)."""
+    blocked = exists().where(
+        _EARLIER.c.ordering_key == _JOBS.c.ordering_key,
+        _EARLIER.c.id < _JOBS.c.id,
+        _EARLIER.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+    )
+    runnable = or_(
+        and_(_JOBS.c.status == JobStatus.QUEUED.value, _JOBS.c.run_after <= bindparam("now")),
+        and_(
+            _JOBS.c.status == JobStatus.RUNNING.value,
+            _JOBS.c.lease_expires_at < bindparam("now"),
+            _JOBS.c.attempts < _JOBS.c.max_attempts,
+        ),
+    )
+    picked = (
+        sa_select(_JOBS.c.id)
+        .where(_JOBS.c.kind.in_(bindparam("kinds", expanding=True)), runnable)
+        .where(or_(_JOBS.c.ordering_key.is_(None), ~blocked))
+        .order_by(_JOBS.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    if with_ids:
+        picked = picked.where(_JOBS.c.id.in_(bindparam("ids", expanding=True)))
+    reclaimed = literal("lease of ", String) + func.coalesce(_JOBS.c.lease_owner, "?")
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(picked.scalar_subquery()))
+        .values(
+            status=JobStatus.RUNNING.value,
+            attempts=_JOBS.c.attempts + 1,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("expires"),
+            updated_at=bindparam("now"),
+            # SET sees the old row: note whose lease ran out, when it did.
+            last_error=case(
+                (_JOBS.c.status == JobStatus.RUNNING.value, reclaimed + literal(" expired")),
+                else_=_JOBS.c.last_error,
+            ),
+        )
+        .returning(*(_JOBS.c[name] for name in ClaimedJob.__dataclass_fields__))
+    )
+
+
 _HEARTBEAT = update(_JOBS).where(_HELD).values(lease_expires_at=bindparam("expires"))
 _COMPLETE = (
     update(_JOBS)
@@ -65,6 +143,22 @@ _COMPLETE = (
         last_error="",
     )
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job as its worker holds it (a plain value: no database session attached)."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    case_id: int | None
+    attempts: int
+    max_attempts: int
+    status: str
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str
 
 
 class LeaseLost(HotlineError):
@@ -130,7 +224,7 @@ class JobQueue:
 
     async def claim(
         self, worker_id: str, kinds: Sequence[str], only_ids: Iterable[int] | None = None
-    ) -> Job | None:
+    ) -> ClaimedJob | None:
         """Take the oldest runnable job of ``kinds``, or ``None``."""
         jobs = await self.claim_many(worker_id, kinds, 1, only_ids)
         return jobs[0] if jobs else None
@@ -141,57 +235,24 @@ class JobQueue:
         kinds: Sequence[str],
         limit: int,
         only_ids: Iterable[int] | None = None,
-    ) -> list[Job]:
+    ) -> list[ClaimedJob]:
         """Take up to ``limit`` of the oldest runnable jobs of ``kinds`` in one statement
         (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``)."""
         now = utcnow()
-        earlier = aliased(Job)
-        blocked = exists().where(
-            col(earlier.ordering_key) == col(Job.ordering_key),
-            col(earlier.id) < col(Job.id),
-            col(earlier.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
-        )
-        runnable = or_(
-            and_(col(Job.status) == JobStatus.QUEUED, col(Job.run_after) <= now),
-            and_(
-                col(Job.status) == JobStatus.RUNNING,
-                col(Job.lease_expires_at) < now,
-                col(Job.attempts) < col(Job.max_attempts),
-            ),
-        )
-        picked = (
-            select(Job.id)
-            .where(col(Job.kind).in_(list(kinds)), runnable)
-            .where(or_(col(Job.ordering_key).is_(None), ~blocked))
-            .order_by(col(Job.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        params: dict[str, Any] = {
+            "now": now,
+            "kinds": list(kinds),
+            "limit": limit,
+            "owner": worker_id,
+            "expires": now + timedelta(seconds=self.config.lease_seconds),
+        }
         if only_ids is not None:
-            picked = picked.where(col(Job.id).in_(list(only_ids)))
-        reclaimed = literal("lease of ", String) + func.coalesce(col(Job.lease_owner), "?")
-        claim = (
-            update(Job)
-            .where(col(Job.id).in_(picked.scalar_subquery()))
-            .values(
-                status=JobStatus.RUNNING,
-                attempts=col(Job.attempts) + 1,
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
-                updated_at=now,
-                # SET sees the old row: note whose lease ran out, when it did.
-                last_error=case(
-                    (col(Job.status) == JobStatus.RUNNING, reclaimed + literal(" expired")),
-                    else_=col(Job.last_error),
-                ),
-            )
-            .returning(Job)
-            .execution_options(synchronize_session=False)
-        )
-        async with self.db.session() as s:
+            params["ids"] = list(only_ids)
+        async with self.db.connection() as conn:
             if now >= self._next_sweep:
-                await self._fail_abandoned(s, now)
-            jobs = sorted((await s.exec(claim)).scalars().all(), key=lambda j: j.id or 0)
+                await self._fail_abandoned(conn, now)
+            rows = (await conn.execute(_claim_statement(only_ids is not None), params)).all()
+        jobs = sorted((ClaimedJob(**row._mapping) for row in rows), key=lambda j: j.id)
         for job in jobs:
             if job.attempts > 1 and job.last_error.startswith("lease of "):
                 log.warning(
@@ -201,29 +262,14 @@ class JobQueue:
                     job.last_error,
                     extra={"job_id": job.id, "case_id": job.case_id},
                 )
-        return list(jobs)
+        return jobs
 
-    async def _fail_abandoned(self, s: AsyncSession, now: datetime) -> None:
+    async def _fail_abandoned(self, conn: AsyncConnection, now: datetime) -> None:
         """Jobs whose worker died holding them on their last attempt: give up."""
         self._next_sweep = now + timedelta(seconds=min(30.0, self.config.lease_seconds / 2))
-        await s.exec(
-            update(Job)
-            .where(
-                col(Job.status) == JobStatus.RUNNING,
-                col(Job.lease_expires_at) < now,
-                col(Job.attempts) >= col(Job.max_attempts),
-            )
-            .values(
-                status=JobStatus.FAILED,
-                last_error="lease expired on the last attempt (its worker stopped)",
-                finished_at=now,
-                updated_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-        )
+        await conn.execute(_GIVE_UP, {"now": now})
 
-    async def heartbeat(self, job: Job, worker_id: str) -> bool:
+    async def heartbeat(self, job: ClaimedJob, worker_id: str) -> bool:
         expires = utcnow() + timedelta(seconds=self.config.lease_seconds)
         async with self.db.connection() as conn:
             result = await conn.execute(
@@ -231,11 +277,11 @@ class JobQueue:
             )
             return bool(result.rowcount)
 
-    async def complete_in(self, session: AsyncSession, job: Job, worker_id: str) -> None:
+    async def complete_in(self, session: AsyncSession, job: ClaimedJob, worker_id: str) -> None:
         """Mark done within the handler's transaction; raises ``LeaseLost``."""
         await self.complete_on(await session.connection(), job, worker_id)
 
-    async def complete_on(self, conn: AsyncConnection, job: Job, worker_id: str) -> None:
+    async def complete_on(self, conn: AsyncConnection, job: ClaimedJob, worker_id: str) -> None:
         """``complete_in`` for a handler working on a plain connection."""
         result = await conn.execute(
             _COMPLETE, {"job_id": job.id, "owner": worker_id, "now": utcnow()}
@@ -245,7 +291,7 @@ class JobQueue:
 
     async def fail(
         self,
-        job: Job,
+        job: ClaimedJob,
         worker_id: str,
         error: str,
         *,
@@ -280,7 +326,7 @@ class JobQueue:
             )
         return str(values["status"])
 
-    async def release(self, job: Job, worker_id: str) -> None:
+    async def release(self, job: ClaimedJob, worker_id: str) -> None:
         """Hand a job back unfinished (shutdown): it runs again at once, same attempt."""
         async with self.db.session() as s:
             await s.exec(
@@ -316,178 +362,3 @@ class JobQueue:
         async with self.db.session() as s:
             rows = (await s.exec(select(Job.status, func.count()).group_by(col(Job.status)))).all()
         return {str(status): int(n) for status, n in rows}
-
-
-@dataclass(slots=True)
-class Lease:
-    """What a handler gets with its job: the queue and the worker holding it."""
-
-    queue: JobQueue
-    job: Job
-    worker_id: str
-
-    async def complete_in(self, session: AsyncSession) -> None:
-        await self.queue.complete_in(session, self.job, self.worker_id)
-
-    async def complete_on(self, conn: AsyncConnection) -> None:
-        await self.queue.complete_on(conn, self.job, self.worker_id)
-
-
-Handler = Callable[[Job, Lease], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Lane:
-    """Kinds of job run side by side up to ``concurrency`` (transcription: 1 per process,
-    since one model already uses every core; deliveries: many)."""
-
-    kinds: tuple[str, ...]
-    concurrency: int = 1
-
-
-class Worker:
-    """Claims and runs jobs until stopped. ``stop()`` waits up to ``grace`` seconds for
-    jobs in flight, then hands the unfinished ones back for another worker."""
-
-    def __init__(
-        self,
-        queue: JobQueue,
-        handlers: dict[str, Handler],
-        lanes: Sequence[Lane],
-        *,
-        poll_seconds: float = 0.5,
-        grace_seconds: float = 10.0,
-        worker_id: str | None = None,
-        permanent_errors: tuple[type[Exception], ...] = (),
-    ) -> None:
-        self.queue = queue
-        self.handlers = handlers
-        self.lanes = lanes
-        self.poll_seconds = poll_seconds
-        self.grace_seconds = grace_seconds
-        self.worker_id = worker_id or new_worker_id()
-        self.permanent_errors: tuple[type[Exception], ...] = (
-            PermanentJobError,
-            *permanent_errors,
-        )
-        self.only_ids: set[int] | None = None
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def wake(self) -> None:
-        """Look for work now instead of at the next poll."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        for lane in self.lanes:
-            name = f"worker:{'+'.join(lane.kinds)}"
-            self._tasks.append(asyncio.create_task(self._lane(lane), name=name))
-
-    async def stop(self) -> None:
-        if not self._tasks:
-            return
-        self._stopping.set()
-        self._wake.set()
-        _, pending = await asyncio.wait(self._tasks, timeout=self.grace_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-
-    async def _lane(self, lane: Lane) -> None:
-        """Claim jobs in batches as runners come free; run each on its own task."""
-        running: set[asyncio.Task[None]] = set()
-        batch = max(1, lane.concurrency // 4)
-        try:
-            while not self._stopping.is_set():
-                free = lane.concurrency - len(running)
-                if free == 0:
-                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                if free < batch:
-                    await asyncio.sleep(0.005)  # a few more may finish: one claim for all
-                    free = lane.concurrency - len(running)
-                try:
-                    jobs = await self.queue.claim_many(
-                        self.worker_id, lane.kinds, free, self.only_ids
-                    )
-                except Exception:
-                    log.exception("claiming jobs failed; retrying")
-                    jobs = []
-                for job in jobs:
-                    task = asyncio.create_task(self._run(job), name=f"job:{job.id}")
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                if len(jobs) < free:  # the queue ran dry: wait for news or the next poll
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            if running:  # stopping: let the jobs in flight finish (stop() bounds this)
-                await asyncio.gather(*running, return_exceptions=True)
-        except asyncio.CancelledError:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            raise
-
-    async def _run(self, job: Job) -> None:
-        handler = self.handlers[job.kind]
-        lease = Lease(self.queue, job, self.worker_id)
-        extra = {"job_id": job.id, "case_id": job.case_id}
-        beat = asyncio.create_task(self._heartbeat(job), name=f"heartbeat:{job.id}")
-        try:
-            await handler(job, lease)
-        except asyncio.CancelledError:
-            # Shutdown past the grace period: give the job back, don't lose it.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self.queue.release(job, self.worker_id))
-            log.warning("job %s handed back unfinished at shutdown", job.id, extra=extra)
-            raise
-        except LeaseLost:
-            log.warning("job %s: lease lost; another worker owns it now", job.id, extra=extra)
-        except RetryAfter as exc:
-            status = await self.queue.fail(job, self.worker_id, str(exc), delay=exc.delay)
-            log.info(
-                "job %s (%s) attempt %s/%s: %s -> %s, next in %.0f s",
-                job.id,
-                job.kind,
-                job.attempts,
-                job.max_attempts,
-                exc,
-                status,
-                exc.delay,
-                extra=extra,
-            )
-        except Exception as exc:
-            permanent = isinstance(exc, self.permanent_errors)
-            status = await self.queue.fail(
-                job, self.worker_id, f"{type(exc).__name__}: {exc}", permanent=permanent
-            )
-            log.error(
-                "job %s (%s) failed on attempt %s/%s: %s -> %s",
-                job.id,
-                job.kind,
-                job.attempts,
-                job.max_attempts,
-                exc,
-                status,
-                extra=extra,
-                exc_info=not isinstance(exc, HotlineError),
-            )
-        finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
-
-    async def _heartbeat(self, job: Job) -> None:
-        interval = self.queue.config.lease_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                if not await self.queue.heartbeat(job, self.worker_id):
-                    return
-            except Exception:
-                log.exception("heartbeat for job %s failed", job.id)

@@ -19,7 +19,7 @@ from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.intake import TRANSCRIBE, Intake
-from hotline.jobs import JobQueue, Lane, QueueConfig, Worker
+from hotline.jobs import JobQueue, QueueConfig
 from hotline.live import LiveFeed
 from hotline.sources import Source, build_sources
 from hotline.store.db import Database
@@ -28,6 +28,7 @@ from hotline.transcription import TranscriptionService
 from hotline.webhooks.dispatch import DeliveryService
 from hotline.webhooks.endpoints import sync_from_settings
 from hotline.webhooks.outbox import DELIVER, Outbox
+from hotline.worker import Lane, Worker
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.config import Settings
 from hotline.errors import TranscriptionError
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
-from hotline.jobs import Lease, PermanentJobError
+from hotline.jobs import ClaimedJob, PermanentJobError
 from hotline.store.db import Database
-from hotline.store.tables import Case, Job, Recording, Transcript
+from hotline.store.tables import Case, Recording, Transcript
 from hotline.store.types import utcnow
 from hotline.webhooks.outbox import Outbox
+from hotline.worker import Lease
 
 if TYPE_CHECKING:
     import transcriber
@@ -63,6 +66,22 @@ def in_daemon_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio
     return future
 
 
+async def _speaker_legs(s: AsyncSession, mix: Recording) -> dict[str, Recording]:
+    """The ``caller`` and ``operator`` legs recorded beside ``mix`` (MixMonitor's
+    ``r()``/``t()``), when both are sealed; else nothing."""
+    rows = (
+        await s.exec(
+            select(Recording).where(
+                col(Recording.call_id) == mix.call_id,
+                col(Recording.sequence) == mix.sequence,
+                col(Recording.leg).in_(["caller", "operator"]),
+            )
+        )
+    ).all()
+    legs = {r.leg: r for r in rows}
+    return legs if set(legs) == {"caller", "operator"} else {}
+
+
 class UnusableAudio(PermanentJobError):
     """The sealed recording cannot be decoded: retrying will not change that."""
 
@@ -88,18 +107,20 @@ class TranscriptionService:
             if self._model is None:
                 started = time.perf_counter()
                 try:
+                    options = transcriber.Options(hotwords=self.settings.hotword_list)
                     self._model = await asyncio.to_thread(
                         transcriber.load,
                         self.settings.whisper_model,
                         compute_type=self.settings.whisper_compute_type,
                         cpu_threads=self.settings.whisper_threads,
+                        options=options,
                     )
                 except transcriber.TranscriptionError as exc:
                     raise TranscriptionError(str(exc)) from exc
                 log.info("loaded %s in %.1f s", self._model.model_id, time.perf_counter() - started)
             return self._model
 
-    async def __call__(self, job: Job, lease: Lease) -> None:
+    async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
         recording_id = int(job.payload["recording_id"])
         async with self.db.session() as s:
             rec = await s.get(Recording, recording_id)
@@ -113,6 +134,7 @@ class TranscriptionService:
                     )
                 )
             ).first()
+            legs = await _speaker_legs(s, rec) if rec.leg == "mix" else {}
         if done is not None:
             # A worker died after writing the transcript but before its lease ended.
             async with self.db.session() as s:
@@ -121,11 +143,17 @@ class TranscriptionService:
         import transcriber
 
         model = await self.model()
-        path = self.store.path_of(rec.stored_path)
+        # The caller's and the operator's own legs, when the PBX wrote them, say who
+        # spoke; otherwise the mix (a two-channel file is split by the transcriber).
+        audio: Path | dict[str, Path] = (
+            {speaker: self.store.path_of(leg.stored_path) for speaker, leg in legs.items()}
+            if legs
+            else self.store.path_of(rec.stored_path)
+        )
         language = None if self.settings.language == "auto" else self.settings.language
         started = time.perf_counter()
         try:
-            result = await in_daemon_thread(model.transcribe, path, language=language)
+            result = await in_daemon_thread(model.transcribe, audio, language=language)
         except transcriber.ModelNotFound as exc:
             raise TranscriptionError(str(exc)) from exc
         except transcriber.TranscriptionError as exc:

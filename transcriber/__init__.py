@@ -5,13 +5,28 @@
     result = t.transcribe("call.wav", language="zh")
     print(result.text)
 
-or ``python -m transcriber FILE``. This package imports nothing from ``hotline``.
+or ``python -m transcriber FILE``. Owns audio decoding (``audio``, ``wav``), model
+location (``models``, ``convert``), the backends (``backends``), the guards against
+invented words (``guards``), speaker merging (``merge``) and output formats
+(``formats``). This package imports nothing from ``hotline``.
 """
 
 from __future__ import annotations
 
-from transcriber.errors import ModelNotFound, TranscriptionError
-from transcriber.result import Segment, Transcript
-from transcriber.engine import Transcriber, load
+from transcriber.engine import Transcriber, load, with_options
+from transcriber.errors import AudioError, ModelNotFound, TranscriptionError
+from transcriber.options import Options
+from transcriber.result import Dropped, Segment, Transcript
 
-__all__ = ["ModelNotFound", "Segment", "Transcriber", "Transcript", "TranscriptionError", "load"]
+__all__ = [
+    "AudioError",
+    "Dropped",
+    "ModelNotFound",
+    "Options",
+    "Segment",
+    "Transcriber",
+    "Transcript",
+    "TranscriptionError",
+    "load",
+    "with_options",
+]

@@ -1,10 +1,22 @@
-"""Errors raised by the transcriber."""
+"""Errors raised by the transcriber.
+
+    TranscriptionError      the audio could not be transcribed
+     ├── AudioError          the input is not usable audio (not audio, empty, too long)
+     └── ModelNotFound       the model named or pointed to is not on this machine
+
+Every message says what was wrong and, where there is one, what to do about it; none
+needs a traceback to be understood.
+"""
 
 from __future__ import annotations
 
 
 class TranscriptionError(Exception):
     """The audio could not be transcribed (not audio, empty, unreadable, model failure)."""
+
+
+class AudioError(TranscriptionError):
+    """The input is not audio we can use: not audio at all, no samples, corrupt, too long."""
 
 
 class ModelNotFound(TranscriptionError):

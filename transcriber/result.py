@@ -1,45 +1,118 @@
-"""Result types: a transcript is a list of timed segments."""
+"""Result types: a transcript is a list of timed segments, each with its speaker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from transcriber.chinese import has_cjk
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """One stretch of speech and what was said in it."""
+
     start: float
-    """Seconds from the start of the audio."""
+    """Seconds from the start of the recording."""
     end: float
     text: str
     speaker: str | None = None
-    """``caller`` / ``operator`` for two-channel recordings, else ``None``."""
+    """``caller`` / ``operator`` for two-channel or two-leg recordings, else ``None``."""
     avg_logprob: float | None = None
+    """Mean log-probability of the decoded tokens: near 0 sure, below -1 unsure."""
     no_speech_prob: float | None = None
+    """The model's probability that this stretch holds no speech at all."""
+    compression_ratio: float | None = None
+    """gzip ratio of the text; above ~2.4 the model is repeating itself."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
+class Dropped:
+    """A segment the model produced that the guards removed, and why (kept for audit)."""
+
+    start: float
+    end: float
+    text: str
+    reason: str
+    """``no-speech``, ``silence``, ``hallucination``, ``prompt-echo``, ``hotword-echo``,
+    ``repetition``, ``empty``."""
+    speaker: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def join_texts(parts: Iterable[str]) -> str:
+    """Join segment texts: no space between Chinese pieces, one space otherwise."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and not (_ends_cjk(out) and _starts_cjk(part)):
+            out += " "
+        out += part
+    return out
+
+
+def _ends_cjk(text: str) -> bool:
+    return has_cjk(text[-1]) or text[-1] in "，。！？、；：”’）"
+
+
+def _starts_cjk(text: str) -> bool:
+    return has_cjk(text[0]) or text[0] in "，。！？、；：“‘（"
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
+    """What was said in one recording, segment by segment, in time order."""
+
     language: str
+    """ISO 639-1 code of the language transcribed (``zh``, ``en``, …)."""
     duration: float
     """Seconds of audio transcribed."""
     model: str
-    """Which model produced it (name or path, backend, compute type)."""
+    """Which model produced it: ``backend:model:compute type``."""
     segments: tuple[Segment, ...] = field(default_factory=tuple)
+    language_probability: float | None = None
+    """How sure language detection was (``None`` when the language was given)."""
+    dropped: tuple[Dropped, ...] = field(default_factory=tuple)
+    """Segments removed as silence, hallucination or prompt echo."""
 
     @property
     def text(self) -> str:
-        joiner = "" if self.language in {"zh", "ja"} else " "
-        return joiner.join(s.text.strip() for s in self.segments if s.text.strip())
+        """All the words, in time order, without speaker labels."""
+        return join_texts(s.text for s in self.segments)
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """The speaker labels present, in order of first appearance."""
+        return tuple(dict.fromkeys(s.speaker for s in self.segments if s.speaker))
+
+    @property
+    def dialogue(self) -> str:
+        """One line per turn, ``speaker: words``; the plain text when there are no speakers."""
+        if not self.speakers:
+            return self.text
+        lines: list[tuple[str, list[str]]] = []
+        for s in self.segments:
+            who = s.speaker or "?"
+            if lines and lines[-1][0] == who:
+                lines[-1][1].append(s.text)
+            else:
+                lines.append((who, [s.text]))
+        return "\n".join(f"{who}: {join_texts(texts)}" for who, texts in lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "language": self.language,
+            "language_probability": self.language_probability,
             "duration": self.duration,
             "model": self.model,
             "text": self.text,
             "segments": [s.to_dict() for s in self.segments],
+            "dropped": [d.to_dict() for d in self.dropped],
         }

@@ -26,14 +26,14 @@ from standardwebhooks.webhooks import Webhook
 
 from hotline import __version__
 from hotline.config import Settings
-from hotline.jobs import JobQueue, Lease, LeaseLost, PermanentJobError, RetryAfter
+from hotline.jobs import ClaimedJob, JobQueue, LeaseLost, PermanentJobError, RetryAfter
 from hotline.store.db import Database
 from hotline.store.delivery import Delivery, DeliveryStatus, WebhookEvent
-from hotline.store.tables import Job
 from hotline.store.types import utcnow
 from hotline.webhooks.batch import Coalescer
 from hotline.webhooks.links import LinkSigner, load_signer
 from hotline.webhooks.outbox import DELIVER
+from hotline.worker import Lease
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class DeliveryService:
                 finished.update(dict.fromkeys(ours))
         return finished
 
-    async def __call__(self, job: Job, lease: Lease) -> None:
+    async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
         delivery_id = int(job.payload["delivery_id"])
         event = await self._load(delivery_id)
         if event.status != DeliveryStatus.PENDING or not event.enabled:

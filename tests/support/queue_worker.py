@@ -11,9 +11,9 @@ import asyncio
 import os
 import sys
 
-from hotline.jobs import JobQueue, Lane, Lease, QueueConfig, Worker
+from hotline.jobs import ClaimedJob, JobQueue, QueueConfig
 from hotline.store.db import Database
-from hotline.store.tables import Job
+from hotline.worker import Lane, Lease, Worker
 
 
 async def main(url: str, out: str, per_job: float) -> None:
@@ -21,7 +21,7 @@ async def main(url: str, out: str, per_job: float) -> None:
     queue = JobQueue(db, QueueConfig(lease_seconds=10))
     fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
-    async def probe(job: Job, lease: Lease) -> None:
+    async def probe(job: ClaimedJob, lease: Lease) -> None:
         await asyncio.sleep(per_job)
         async with db.session() as s:
             await lease.complete_in(s)

@@ -191,16 +191,44 @@ def hold_music(out: Path, *, seconds: float, rate: int = 8000) -> Path:
         part = work / f"{i}.wav"
         notes = [arg for note in chord for arg in ("pluck", note)]
         subprocess.run(
-            [sox, "-n", "-r", str(rate), "-c", "1", "-b", "16", str(part), "synth", "0.5", *notes, "remix", "-"],
+            [
+                sox,
+                "-n",
+                "-r",
+                str(rate),
+                "-c",
+                "1",
+                "-b",
+                "16",
+                str(part),
+                "synth",
+                "0.5",
+                *notes,
+                "remix",
+                "-",
+            ],
             check=True,
             capture_output=True,
         )
         parts.append(str(part))
     phrase = work / "phrase.wav"
-    subprocess.run([sox, *parts, str(phrase), "reverb", "40", "vol", "0.7"], check=True, capture_output=True)
+    subprocess.run(
+        [sox, *parts, str(phrase), "reverb", "40", "vol", "0.7"], check=True, capture_output=True
+    )
     repeats = max(0, int(seconds // 4))
     subprocess.run(
-        [sox, str(phrase), "-e", "signed-integer", str(out), "repeat", str(repeats), "trim", "0", str(seconds)],
+        [
+            sox,
+            str(phrase),
+            "-e",
+            "signed-integer",
+            str(out),
+            "repeat",
+            str(repeats),
+            "trim",
+            "0",
+            str(seconds),
+        ],
         check=True,
         capture_output=True,
     )

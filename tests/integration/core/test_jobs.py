@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from hotline.jobs import JobQueue, Lane, Lease, LeaseLost, PermanentJobError, QueueConfig, Worker
+from hotline.jobs import ClaimedJob, JobQueue, LeaseLost, PermanentJobError, QueueConfig
 from hotline.service import Hotline
 from hotline.store.db import Database
 from hotline.store.tables import Job, JobStatus
 from hotline.store.types import utcnow
+from hotline.worker import Lane, Lease, Worker
 
 
 async def _enqueue(queue: JobQueue, n: int, kind: str = "probe", **kw: object) -> list[int]:
@@ -138,15 +139,15 @@ async def test_worker_runs_handlers_and_records_failures(core: Hotline) -> None:
     ran: list[int] = []
     flaky_calls = 0
 
-    async def ok(job: Job, lease: Lease) -> None:
+    async def ok(job: ClaimedJob, lease: Lease) -> None:
         async with core.db.session() as s:
             await lease.complete_in(s)
         ran.append(job.id or 0)
 
-    async def bad(job: Job, lease: Lease) -> None:
+    async def bad(job: ClaimedJob, lease: Lease) -> None:
         raise PermanentJobError("cannot ever work")
 
-    async def flaky(job: Job, lease: Lease) -> None:
+    async def flaky(job: ClaimedJob, lease: Lease) -> None:
         nonlocal flaky_calls
         flaky_calls += 1
         if flaky_calls == 1:

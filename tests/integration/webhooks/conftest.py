@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import pytest
 
 from hotline.config import Settings
-from hotline.jobs import Lane, Worker
 from hotline.service import Hotline
 from hotline.webhooks.endpoints import new_secret
 from hotline.webhooks.outbox import DELIVER
+from hotline.worker import Lane, Worker
 from tests.support.receiver import Receiver
 
 

@@ -1,0 +1,118 @@
+"""The built-in SIP line inside ``hotline serve``, called by real SIP peers: each
+answered call ends as a sealed draft case whose transcript has the caller's words."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import hotline_command
+from tests.e2e.conftest import free_port, query
+from tests.support import speech
+from tests.support.sip_pcap import speech_pcap
+from tests.support.sip_peers import HOTLINE, call_scenario, run_baresip, run_sipp
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+REPORT = "I want to report false statistics at the cement factory near the river."
+KEYWORDS = ("report", "statistics", "river")
+
+
+async def _serve(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    sip = f"127.0.0.1:{free_port()}"
+    env.update(
+        {
+            "HOTLINE_SIP": sip,
+            "HOTLINE_HTTP": f"127.0.0.1:{free_port()}",
+            "HOTLINE_SIP_RTP_PORTS": "30000-30999",
+            "HOTLINE_LANGUAGE": "en",
+            "HOTLINE_SIP_NOTICE": str(
+                Path(__file__).parents[2]
+                / "dialplan"
+                / "sounds"
+                / "hotline-recording-notice-en.wav"
+            ),
+        }
+    )
+    proc = await asyncio.create_subprocess_exec(
+        hotline_command(), "serve", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    async with asyncio.timeout(60):
+        while b"call source sip started" not in await proc.stderr.readline():
+            assert proc.returncode is None
+    return proc, sip
+
+
+async def _case_with_transcript(data: Path) -> tuple[tuple[object, ...], str]:
+    async with asyncio.timeout(120):
+        while True:
+            rows = query(
+                data,
+                "SELECT r.duration, r.expected_duration, r.channels, r.codec, c.status, "
+                "r.stored_path FROM recordings r JOIN cases c ON c.call_id = r.call_id",
+            )
+            text = query(data, "SELECT text FROM transcripts")
+            if rows and text:
+                return rows[0], text[0][0].lower()
+            await asyncio.sleep(0.3)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+@pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
+async def test_sipp_calls_become_draft_cases(
+    cli_env: dict[str, str], tmp_path: Path, codec: str
+) -> None:
+    wav = speech.phone_speech(REPORT, tmp_path / "report.wav")
+    pcap = speech_pcap(wav, tmp_path / "report.pcap", codec)
+    with wave.open(str(wav)) as w:
+        talk_ms = int(w.getnframes() / w.getframerate() * 1000) + 1500
+    proc, sip = await _serve(cli_env)
+    try:
+        run = await run_sipp(tmp_path, call_scenario(pcap, codec, talk_ms), sip)
+        assert run.returncode == 0, run.output[-2000:]
+        (
+            (duration, expected, channels, rec_codec, status, stored),
+            text,
+        ) = await _case_with_transcript(Path(cli_env["HOTLINE_DATA_DIR"]))
+    finally:
+        await _stop(proc)
+    assert status == "draft" and channels == 2 and rec_codec == "pcm_s16le"
+    answered, hung_up = run.times(r"SIP/2.0 200")[0], run.times(r"BYE ")[0]
+    assert abs(duration - (hung_up - answered).total_seconds()) < 0.1  # type: ignore[operator]
+    assert abs(duration - expected) < 0.1  # type: ignore[operator]
+    for word in KEYWORDS:
+        assert word in text, text
+    # The notice we played is in the sealed evidence: channel 2 holds it from the start.
+    sealed = Path(cli_env["HOTLINE_DATA_DIR"]) / "evidence" / str(stored)
+    with wave.open(str(sealed)) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    notice = frames[: 8000 * 5, 1].astype(np.float64)
+    assert np.sqrt(np.mean(notice**2)) > 300  # speech, not silence
+    assert "recorded" in text
+
+
+async def test_baresip_call_becomes_a_draft_case(cli_env: dict[str, str], tmp_path: Path) -> None:
+    wav = speech.phone_speech(REPORT, tmp_path / "report.wav")
+    proc, sip = await _serve(cli_env)
+    try:
+        output = await run_baresip(tmp_path, wav, f"sip:{HOTLINE}@{sip}", codec="PCMU")
+        assert "Call established" in output, output[-2000:]
+        (duration, expected, channels, _, status, _), text = await _case_with_transcript(
+            Path(cli_env["HOTLINE_DATA_DIR"])
+        )
+    finally:
+        await _stop(proc)
+    assert status == "draft" and channels == 2
+    assert abs(duration - expected) < 0.1  # type: ignore[operator]
+    for word in KEYWORDS:
+        assert word in text, text

@@ -1,0 +1,51 @@
+"""Chinese text: Simplified output whatever the model wrote.
+
+Whisper often answers Mandarin in Traditional characters; OpenCC's ``t2s`` converts
+character by character (and common phrases), leaving Latin text and digits alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@functools.cache
+def _converter() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds any Chinese character."""
+    return _CJK.search(text) is not None
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with every Traditional Chinese character made Simplified."""
+    if not has_cjk(text):
+        return text
+    return str(_converter().convert(text))
+
+
+_FULLWIDTH = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
+_HALF_AFTER_CJK = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff])\s*([,.?!:;])(?!\d)\s*")
+
+
+def fullwidth_punctuation(text: str) -> str:
+    """Chinese punctuation after Chinese characters: "破了,请" -> "破了，请".
+
+    The model often writes ASCII punctuation in Chinese text; Chinese typesetting uses
+    the full-width forms, and so do the handlers who read the transcript. Punctuation
+    inside Latin text or numbers ("3.5", "Amara.org") is left alone.
+    """
+    return _HALF_AFTER_CJK.sub(lambda m: _FULLWIDTH[m.group(1)], text)
+
+
+def simplified_chinese(text: str) -> str:
+    """The model's Chinese output as a reader expects it: Simplified, full-width punctuation."""
+    return fullwidth_punctuation(to_simplified(text))

@@ -1,0 +1,1 @@
+"""Data files shipped with the transcriber (read with ``importlib.resources``)."""

@@ -1,0 +1,222 @@
+"""Guards against invented words: what the model says when nobody is speaking.
+
+Whisper was trained on subtitles, so silence, tones and music make it write subtitle
+credits ("字幕由 Amara.org 社群提供"), video outros ("Thank you for watching"), or
+the prompt it was given. The guards drop such segments and say why; the phrase list
+lives in ``data/hallucinations.txt`` so it can grow without touching code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from transcriber.chinese import has_cjk, simplified_chinese, to_simplified
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseList:
+    """Normalised phrases: ``whole`` must be the entire segment, ``anywhere`` inside it."""
+
+    whole: frozenset[str]
+    anywhere: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> PhraseList:
+        whole: set[str] = set()
+        anywhere: list[str] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind, _, phrase = line.partition(" ")
+            key = normalize(phrase)
+            if kind not in ("=", "~") or not key:
+                raise ValueError(
+                    f"hallucination list line {number}: expected '= phrase' or '~ phrase': {line!r}"
+                )
+            if kind == "=":
+                whole.add(key)
+            else:
+                anywhere.append(key)
+        return cls(frozenset(whole), tuple(anywhere))
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` is a listed phrase, or mostly one ('~' phrases).
+
+        A '~' phrase inside a long segment of real speech is far more likely a
+        mishearing ("thank you for calling" heard as "…watching") than an invented
+        line, so '~' phrases condemn a segment only when together they make up at
+        least half of it.
+        """
+        key = normalize(text)
+        if key in self.whole:
+            return True
+        rest = key
+        for phrase in self.anywhere:
+            rest = rest.replace(phrase, "")
+        return rest != key and 2 * len(rest) <= len(key)
+
+
+@functools.cache
+def bundled_phrases() -> PhraseList:
+    """The list shipped in ``transcriber/data/hallucinations.txt``."""
+    text = resources.files("transcriber").joinpath("data", "hallucinations.txt").read_text("utf-8")
+    return PhraseList.parse(text)
+
+
+def load_phrases(path: str | Path | None) -> PhraseList:
+    """A phrase list from ``path``, or the bundled one for ``None``."""
+    if path is None:
+        return bundled_phrases()
+    return PhraseList.parse(Path(path).read_text("utf-8"))
+
+
+def normalize(text: str) -> str:
+    """NFKC, Simplified, lower case; only letters and digits kept (dots too, for domains)."""
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return "".join(c for c in text if unicodedata.category(c)[0] in "LN" or c == ".").strip(".")
+
+
+def strip_prompt_echo(text: str, prompt: str, *, min_block: int = 2, min_share: float = 0.6) -> str:
+    """``text`` without any stretch that repeats ``prompt``, even with words slipped in.
+
+    The model sometimes copies its prompt into the transcript, whole or broken up
+    ("以下刚才是普通话的句子。" for the prompt "以下是普通话的句子。"). A stretch of
+    ``text`` is an echo when pieces of at least ``min_block`` characters, in the
+    prompt's order, cover ``min_share`` of the prompt and most of the stretch.
+    """
+    prompt = prompt.strip()
+    if not prompt or not text:
+        return text
+    while True:
+        matcher = difflib.SequenceMatcher(None, text, prompt, autojunk=False)
+        blocks = [b for b in matcher.get_matching_blocks() if b.size >= min_block]
+        matched = sum(b.size for b in blocks)
+        if not blocks or matched < min_share * len(prompt):
+            return text
+        start, end = blocks[0].a, blocks[-1].a + blocks[-1].size
+        if matched < 0.7 * (end - start):
+            return text  # pieces scattered over real speech: not an echo
+        text = (text[:start] + " " + text[end:]).strip()
+
+
+def is_hotword_echo(text: str, hotwords: Sequence[str]) -> bool:
+    """True when ``text`` is nothing but two or more of the hot words, as the prompt listed them."""
+    if len(hotwords) < 2:
+        return False
+    rest = normalize(text)
+    if not rest:
+        return False
+    found = 0
+    for word in sorted((normalize(w) for w in hotwords), key=len, reverse=True):
+        if word and word in rest:
+            rest = rest.replace(word, "")
+            found += 1
+    return found >= 2 and not rest
+
+
+_LOOP = re.compile(r"(\S.{0,15}?)\1{3,}", re.DOTALL)
+
+
+def _loops(text: str) -> list[re.Match[str]]:
+    # A repeated piece must hold a letter (any script): "1000000" and "....." are fine.
+    return [
+        m
+        for m in _LOOP.finditer(text)
+        if any(unicodedata.category(c)[0] == "L" for c in m.group(1))
+    ]
+
+
+def has_loop(text: str) -> bool:
+    """A piece of up to 16 characters said four times or more in a row: the model is stuck."""
+    return bool(_loops(text))
+
+
+def collapse_loops(text: str) -> str:
+    """Each run of a repeated piece cut to one copy ("我试，我试，我试，我试，" -> "我试，")."""
+    for match in reversed(_loops(text)):
+        text = text[: match.start()] + match.group(1) + text[match.end() :]
+    return text
+
+
+def repeats_itself(text: str, *, max_ratio: float = 2.4) -> bool:
+    """A segment that is one phrase looping ("好的好的好的…") compresses too well."""
+    data = text.encode("utf-8")
+    if len(data) < 24:
+        return False
+    return len(data) / len(zlib.compress(data)) > max_ratio
+
+
+def is_punctuation_only(text: str) -> bool:
+    return not any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the guards made of one segment: the text to keep, or why it goes."""
+
+    text: str
+    reason: str | None = None
+    """``None``: keep ``text``. Else: ``prompt-echo``, ``empty``, ``no-speech``,
+    ``hallucination``, ``hotword-echo``, ``repetition`` (or, from the engine, which
+    sees the audio, ``silence``)."""
+    notes: tuple[str, ...] = ()
+    """What was cut from a kept segment (a prompt echo, a loop), for the audit trail."""
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The checks every segment passes, in order, with the thresholds they use."""
+
+    phrases: PhraseList
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    certain_no_speech: float = 0.85
+    max_compression_ratio: float = 2.4
+
+    def check(
+        self,
+        text: str,
+        *,
+        avg_logprob: float,
+        no_speech_prob: float,
+        prompt: str | None = None,
+        hotwords: Sequence[str] = (),
+        chinese: bool = False,
+    ) -> Verdict:
+        """Clean ``text`` (Simplified Chinese, prompt echo, loops) and judge it."""
+        text = " ".join(text.split())
+        if chinese or has_cjk(text):
+            text = simplified_chinese(text)
+        notes: list[str] = []
+        if prompt:
+            stripped = strip_prompt_echo(text, prompt)
+            if stripped != text:
+                if is_punctuation_only(stripped):
+                    return Verdict(text, "prompt-echo")
+                notes.append(f"prompt echo removed from {text!r}")
+                text = stripped
+        if has_loop(text):
+            notes.append(f"loop collapsed in {text!r}")
+            text = collapse_loops(text)
+        if is_punctuation_only(text):
+            return Verdict(text, "empty")
+        if no_speech_prob > self.certain_no_speech or (
+            no_speech_prob > self.no_speech_threshold and avg_logprob < self.logprob_threshold
+        ):
+            return Verdict(text, "no-speech")
+        if self.phrases.matches(text):
+            return Verdict(text, "hallucination")
+        if is_hotword_echo(text, hotwords):
+            return Verdict(text, "hotword-echo")
+        if repeats_itself(text, max_ratio=self.max_compression_ratio):
+            return Verdict(text, "repetition")
+        return Verdict(text, None, tuple(notes))

@@ -9,14 +9,8 @@ import pytest
 import transcriber
 from tests.support.speech import convert, speak
 
-# A real Asterisk MixMonitor recording and its exact script (../shared/fixtures/audio/README.md).
-MIXMONITOR_SAMPLE = (
-    Path(__file__).resolve().parents[4]
-    / "shared"
-    / "fixtures"
-    / "audio"
-    / "asterisk-mixmonitor-sample.wav"
-)
+# A real Asterisk MixMonitor recording (MIXMONITOR_SAMPLE) and its exact script
+# (tests/fixtures/audio/README.md).
 MIXMONITOR_SCRIPT = (
     "Hotline, good afternoon. Thank you for calling. "
     "Please tell me what you would like to report. "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.transcriber.conftest import MIXMONITOR_SAMPLE
+from tests.support.fixtures import MIXMONITOR_SAMPLE
 from tests.support.speech import phone_speech
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import transcriber
-from tests.integration.transcriber.conftest import MIXMONITOR_SAMPLE, telephone_versions
+from tests.integration.transcriber.conftest import telephone_versions
+from tests.support.fixtures import MIXMONITOR_SAMPLE
 from transcriber.metrics import english_words, wer
 
 REPORT = (

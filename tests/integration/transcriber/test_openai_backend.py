@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import transcriber
-from tests.integration.transcriber.conftest import MIXMONITOR_SAMPLE, MIXMONITOR_SCRIPT
+from tests.integration.transcriber.conftest import MIXMONITOR_SCRIPT
+from tests.support.fixtures import MIXMONITOR_SAMPLE
 from transcriber.convert import openai_state_dict, read_ct2
 from transcriber.metrics import english_words, wer
 from transcriber.models import bundled_base

@@ -86,6 +86,20 @@ class CaseView:
     jobs: Sequence[Job]
 
 
+async def latest_transcripts(
+    session: AsyncSession, case_ids: Sequence[int | None]
+) -> dict[int, Transcript]:
+    """The latest version of each recording's transcript in these cases, by recording."""
+    rows = (
+        await session.exec(
+            select(Transcript)
+            .where(col(Transcript.case_id).in_(case_ids))
+            .order_by(col(Transcript.recording_id), col(Transcript.version))
+        )
+    ).all()
+    return {t.recording_id: t for t in rows}  # ordered by version: the last one wins
+
+
 async def load_views(
     session: AsyncSession, cases: Sequence[Case], *, transcripts: bool = True
 ) -> list[CaseView]:
@@ -104,18 +118,7 @@ async def load_views(
             .order_by(col(Recording.call_id), col(Recording.sequence), col(Recording.id))
         )
     ).all()
-    rows: Sequence[Transcript] = []
-    if transcripts:
-        rows = (
-            await session.exec(
-                select(Transcript)
-                .where(col(Transcript.case_id).in_(case_ids))
-                .order_by(col(Transcript.recording_id), col(Transcript.version))
-            )
-        ).all()
-    latest: dict[int, Transcript] = {}
-    for t in rows:
-        latest[t.recording_id] = t  # ordered by version: the last one wins
+    latest = await latest_transcripts(session, case_ids) if transcripts else {}
     jobs = (
         await session.exec(select(Job).where(col(Job.case_id).in_(case_ids)).order_by(col(Job.id)))
     ).all()

@@ -44,6 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hotline.cases import latest_transcripts
 from hotline.store.casework import CaseSearch
 from hotline.store.db import Database
 from hotline.store.tables import Case, Transcript
@@ -206,18 +207,8 @@ def document(case: Case, transcripts: Iterable[Transcript]) -> tuple[str, str]:
 async def _latest_transcripts(
     session: AsyncSession, case_ids: Sequence[int]
 ) -> dict[int, list[Transcript]]:
-    rows = (
-        await session.exec(
-            select(Transcript)
-            .where(col(Transcript.case_id).in_(case_ids))
-            .order_by(col(Transcript.recording_id), col(Transcript.version))
-        )
-    ).all()
-    latest: dict[int, Transcript] = {}
-    for t in rows:
-        latest[t.recording_id] = t
     by_case: dict[int, list[Transcript]] = {}
-    for t in latest.values():
+    for t in (await latest_transcripts(session, case_ids)).values():
         by_case.setdefault(t.case_id, []).append(t)
     return by_case
 

@@ -95,7 +95,9 @@ class _SIPLine:
         status = self._line.status
         reg = status.registration
         return {
-            "ok": status.running and (reg is None or reg.state != "failed"),
+            "ok": status.running
+            and (reg is None or reg.state != "failed")
+            and not status.facts_lost,
             "listening": list(status.listening),
             "registration": None
             if reg is None
@@ -107,6 +109,8 @@ class _SIPLine:
             },
             "live_calls": len(status.live_calls),
             "rejected_messages": status.rejected_messages,
+            "facts_lost": status.facts_lost,
+            "recovered_recordings": status.recovered,
         }
 
 

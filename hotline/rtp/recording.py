@@ -7,11 +7,15 @@ position) and written to disk in blocks. Gaps are silence.
 
 The file is written under a hidden ``.NAME.part`` name and appears under its final
 name only once it is complete and synced, so nothing ever picks up half a recording.
-The final name is never reused: an existing file with that name is left alone.
+The final name is never reused: an existing file with that name is left alone. What a
+recording that could not be closed normally (a full disk, a crash) left on disk is
+given its header and final name by ``salvage``: a cut recording is still evidence.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import struct
 from pathlib import Path
@@ -49,7 +53,7 @@ def wav_header(frames: int, *, rate: int = RATE, channels: int = CHANNELS) -> by
 class CallRecorder:
     def __init__(self, path: Path, *, horizon: int = RATE, block: int = RATE // 2) -> None:
         self.path = path
-        self.partial = path.with_name(f".{path.name}.part")
+        self.partial = partial_name(path)
         self.horizon = horizon
         self.block = block
         self.frames = 0
@@ -58,9 +62,12 @@ class CallRecorder:
         """Samples that arrived too late (already on disk) or absurdly far ahead."""
         # Interleaved 16-bit little-endian frames from ``frames`` on; zero bytes are silence.
         self._buffer = bytearray(_FRAME * (horizon + 4 * block))
-        self._file = open(self.partial, "xb")  # noqa: SIM115 - owned until close()
-        self._file.write(wav_header(0))
+        # Unbuffered: each block reaches the kernel when written, so a killed process
+        # leaves everything but the last half second (see ``salvage``).
+        self._file = open(self.partial, "xb", buffering=0)  # noqa: SIM115 - owned until close()
+        _write_all(self._file, wav_header(0))
         self._closed = False
+        self._abandoned = False
 
     def put(self, channel: int, position: int, samples: Samples) -> None:
         """Place 16-bit ``samples`` on ``channel`` at ``position`` (samples since answer)."""
@@ -101,7 +108,12 @@ class CallRecorder:
 
     def close(self, end: int) -> Path:
         """Write everything up to ``end`` (pad with silence, cut what lies beyond), sync,
-        and give the file its final name. Returns that name."""
+        and give the file its final name. Returns that name. After ``abandon`` it keeps
+        what reached the disk before the failure (``salvage``)."""
+        if self._abandoned:
+            self._abandoned = False
+            self.path, self.frames = salvage(self.partial, self.path)
+            return self.path
         if self._closed:
             return self.path
         remaining = max(0, end - self.frames)
@@ -109,8 +121,7 @@ class CallRecorder:
             self._buffer.extend(bytes(remaining * _FRAME - len(self._buffer)))
         self._write(remaining)
         self._file.seek(0)
-        self._file.write(wav_header(self.frames))
-        self._file.flush()
+        _write_all(self._file, wav_header(self.frames))
         os.fsync(self._file.fileno())
         self._file.close()
         self._closed = True
@@ -118,20 +129,57 @@ class CallRecorder:
         return self.path
 
     def abandon(self) -> None:
-        """Close the file after a failure, leaving the ``.part`` file for inspection."""
+        """Stop writing after a failure; ``close`` later keeps what is on disk."""
         if not self._closed:
-            self._closed = True
-            self._file.close()
+            self._closed = self._abandoned = True
+            with contextlib.suppress(OSError):
+                self._file.close()
 
     def _write(self, count: int) -> None:
         if count <= 0:
             return
         size = count * _FRAME
         with memoryview(self._buffer) as view:
-            self._file.write(view[:size])
+            _write_all(self._file, view[:size])
         del self._buffer[:size]
         self._buffer.extend(bytes(size))
         self.frames += count
+
+
+def _write_all(file: io.FileIO, data: bytes | memoryview) -> None:
+    """An unbuffered write may take only part of the data: write the rest."""
+    with memoryview(data) as view:
+        done = 0
+        while done < len(view):
+            done += file.write(view[done:]) or 0
+
+
+def partial_name(path: Path) -> Path:
+    """Where the recording that will be ``path`` is written while it runs."""
+    return path.with_name(f".{path.name}.part")
+
+
+def final_name(partial: Path) -> Path:
+    """The inverse of ``partial_name``."""
+    name = partial.name
+    if not (name.startswith(".") and name.endswith(".part")):
+        raise ValueError(f"{partial} is not a partial recording")
+    return partial.with_name(name[1 : -len(".part")])
+
+
+def salvage(partial: Path, wanted: Path) -> tuple[Path, int]:
+    """Finish a partial recording as it stands: cut a torn last frame, write the header
+    for the frames on disk, sync, and give it its final name (never replacing a file).
+    Needs no new disk space. Returns the final path and the number of frames."""
+    with open(partial, "r+b") as f:
+        size = os.fstat(f.fileno()).st_size
+        frames = max(0, size - _HEADER.size) // _FRAME
+        f.truncate(_HEADER.size + frames * _FRAME)
+        f.seek(0)
+        f.write(wav_header(frames))
+        f.flush()
+        os.fsync(f.fileno())
+    return _publish(partial, wanted), frames
 
 
 def _publish(partial: Path, wanted: Path) -> Path:

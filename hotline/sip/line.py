@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hotline.calls import (
@@ -37,10 +38,12 @@ from hotline.sip.agent import AgentConfig, UserAgent
 from hotline.sip.call import LiveCall, recording_name
 from hotline.sip.config import SIPConfig, load_notice
 from hotline.sip.register import RegistrationConfig
+from hotline.sip.spool import Claim, Leftover, drop_claim, leftovers, write_claim
 from hotline.sip.status import RegistrationStatus, SIPLineStatus
 from hotline.sip.transport import Transports
 
 log = logging.getLogger(__name__)
+_SINK_ATTEMPTS = 5
 _CAUSES = {"bye": "caller hung up", "cancel": "caller cancelled", "no-ack": "no ACK from caller"}
 
 
@@ -66,6 +69,10 @@ class SIPLine:
         self._stopping: asyncio.Future[None] | None = None
         self._rejected = 0
         self._registration_failed = False
+        self._claims: dict[str, Path] = {}
+        """Call ID → the claim to drop once its ``RecordingFinished`` is stored."""
+        self._lost = 0
+        self._recovered_count = 0
 
     # ---- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
@@ -73,6 +80,8 @@ class SIPLine:
             return
         self._notice = load_notice(self.config.notice_path)
         self.config.recordings_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in await asyncio.to_thread(leftovers, self.config.recordings_dir):
+            self._recovered(leftover)
         self._agent = UserAgent(
             AgentConfig(self.config.user, self.config.user_agent), self._net.local
         )
@@ -139,7 +148,15 @@ class SIPLine:
                 expires,
             )
         calls = tuple(call.status() for call in self._calls.values())
-        return SIPLineStatus(self._running, listening, registration, calls, self._rejected)
+        return SIPLineStatus(
+            self._running,
+            listening,
+            registration,
+            calls,
+            self._rejected,
+            facts_lost=self._lost,
+            recovered=self._recovered_count,
+        )
 
     # ---- the core's I/O -----------------------------------------------------------
     def _now(self) -> float:
@@ -349,7 +366,14 @@ class SIPLine:
         assert agent is not None and call.our_sdp is not None
         call.answered_at = datetime.now(UTC)
         path = recording_name(self.config.recordings_dir, call, call.answered_at)
-        recorder = CallRecorder(path)  # raises OSError before we answer
+        claim = Claim(call.call_id, call.caller, call.callee, call.answered_at.isoformat())
+        claim_path = write_claim(path, claim)  # these raise OSError before we answer
+        try:
+            recorder = CallRecorder(path)
+        except OSError:
+            drop_claim(claim_path)
+            raise
+        self._claims[call.call_id] = claim_path
         call.state, call.answered_clock = "answered", now
         media.start(now, recorder)
         if call.negotiated is not None:
@@ -376,7 +400,8 @@ class SIPLine:
             details = media.details() | {"transport": call.peer.transport, "end_cause": call.cause}
             try:
                 path = await asyncio.to_thread(media.recorder.close, round(duration * RATE))
-            except OSError as exc:
+            except OSError as exc:  # its claim stays: the next start tries again
+                self._claims.pop(call.call_id, None)
                 self._emit(
                     Incident(
                         kind=IncidentKind.INCOMPLETE,
@@ -461,11 +486,81 @@ class SIPLine:
         while True:
             fact = await self._facts.get()
             try:
-                await self._sink(fact)
-            except Exception:
-                log.exception("the call-fact sink failed on %s", type(fact).__name__)
+                await self._deliver_one(fact)
             finally:
                 self._facts.task_done()
+
+    async def _deliver_one(self, fact: CallFact) -> None:
+        """Hand one fact to the sink, trying again on failure. A recording whose fact
+        could not be stored keeps its claim, so the next start hands it over again."""
+        delay = 0.5
+        for attempt in range(1, _SINK_ATTEMPTS + 1):
+            try:
+                await self._sink(fact)
+            except Exception:
+                if attempt == _SINK_ATTEMPTS or self._stopped:
+                    self._lost += 1
+                    log.exception("call fact not stored after %d attempts: %r", attempt, fact)
+                    if isinstance(fact, RecordingFinished):
+                        self._claims.pop(fact.call_id, None)  # kept on disk for next start
+                    return
+                log.exception("the call-fact sink failed (attempt %d); retrying", attempt)
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            if isinstance(fact, RecordingFinished):
+                claim = self._claims.pop(fact.call_id, None)
+                if claim is not None:
+                    drop_claim(claim)
+            return
+
+    def _recovered(self, leftover: Leftover) -> None:
+        """Report a recording an earlier run left behind (see ``hotline.sip.spool``)."""
+        now, claim, name = datetime.now(UTC), leftover.claim, leftover.path.name
+        self._recovered_count += 1
+        call_id = claim.call_id if claim is not None else f"recovered:{name}"
+        if leftover.claim_path is not None:
+            self._claims[call_id] = leftover.claim_path
+        salvaged = leftover.seconds is not None
+        cause = "the line stopped during the call"
+        if claim is not None and salvaged:
+            self._emit(
+                CallStarted(
+                    call_id=call_id,
+                    source="sip",
+                    at=claim.answered,
+                    caller=claim.caller,
+                    callee=claim.callee,
+                )
+            )
+        details = {
+            "recovered": "salvaged after an unclean stop" if salvaged else "handed over again"
+        }
+        self._emit(
+            RecordingFinished(
+                call_id=call_id,
+                at=leftover.stopped_at,
+                path=leftover.path,
+                started_at=claim.answered if claim is not None else leftover.stopped_at,
+                details=details | ({"end_cause": cause} if salvaged else {}),
+            )
+        )
+        if claim is None:
+            detail = (
+                f"recording {name} belongs to no known call; {leftover.seconds or 0:.1f} s kept"
+            )
+            self._emit(Incident(kind=IncidentKind.ORPHANED, at=now, call_id=call_id, detail=detail))
+        elif salvaged:
+            detail = (
+                f"{cause}: {leftover.seconds:.1f} s recorded up to "
+                f"{leftover.stopped_at:%Y-%m-%d %H:%M:%S} UTC were kept; the rest is missing"
+            )
+            self._emit(
+                Incident(kind=IncidentKind.INCOMPLETE, at=now, call_id=call_id, detail=detail)
+            )
+            self._emit(
+                CallEnded(call_id=call_id, at=leftover.stopped_at, answered=True, cause=cause)
+            )
 
     def _start_service(self, service: Callable[[], Coroutine[Any, Any, None]]) -> None:
         name = f"sip-line-{service.__name__.strip('_').replace('_', '-')}"

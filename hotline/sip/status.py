@@ -30,3 +30,8 @@ class SIPLineStatus:
     registration: RegistrationStatus | None
     live_calls: tuple[LiveCallStatus, ...]
     rejected_messages: int = 0
+    facts_lost: int = 0
+    """Call facts the store did not take after every retry (recordings among them are
+    handed over again at the next start)."""
+    recovered: int = 0
+    """Recordings an earlier run left behind, handed over at this start."""

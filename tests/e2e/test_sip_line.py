@@ -15,7 +15,7 @@ from tests.conftest import hotline_command
 from tests.e2e.conftest import free_port, query
 from tests.support import speech
 from tests.support.sip_pcap import speech_pcap
-from tests.support.sip_peers import HOTLINE, call_scenario, run_baresip, run_sipp
+from tests.support.sip_peers import CALLER, HOTLINE, call_scenario, run_baresip, run_sipp
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -23,8 +23,10 @@ REPORT = "I want to report false statistics at the cement factory near the river
 KEYWORDS = ("report", "statistics", "river")
 
 
-async def _serve(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    sip = f"127.0.0.1:{free_port()}"
+async def _serve(
+    env: dict[str, str], sip: str | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
+    sip = sip or f"127.0.0.1:{free_port()}"
     env.update(
         {
             "HOTLINE_SIP": sip,
@@ -116,3 +118,51 @@ async def test_baresip_call_becomes_a_draft_case(cli_env: dict[str, str], tmp_pa
     assert abs(duration - expected) < 0.1  # type: ignore[operator]
     for word in KEYWORDS:
         assert word in text, text
+
+
+async def test_a_serve_killed_mid_call_still_ends_in_a_case(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``kill -9`` during a call: the restarted service finishes the recording as far as
+    it reached the disk, seals it into the call's case, and says what is missing."""
+    wav = speech.phone_speech(REPORT, tmp_path / "report.wav")
+    pcap = speech_pcap(wav, tmp_path / "report.pcap", "PCMU")
+    data = Path(cli_env["HOTLINE_DATA_DIR"])
+    spool = data / "spool" / "sip"
+    proc, sip = await _serve(cli_env)
+    caller = asyncio.create_task(
+        run_sipp(tmp_path, call_scenario(pcap, "PCMU", 15_000), sip, sipp_timeout=30)
+    )
+    try:
+        async with asyncio.timeout(30):
+            while True:  # a file has no event to wait on
+                parts = list(spool.glob(".*.wav.part"))
+                if parts and parts[0].stat().st_size > 44 + 4 * 8000 * 3:
+                    break
+                await asyncio.sleep(0.1)
+        proc.kill()
+        await proc.wait()
+        on_disk = (parts[0].stat().st_size - 44) // 4 / 8000
+        proc, _ = await _serve(cli_env, sip)  # the caller's BYE now meets a new process
+        async with asyncio.timeout(60):
+            while not (rows := query(data, "SELECT duration, stored_path FROM recordings")):  # noqa: ASYNC110
+                await asyncio.sleep(0.2)  # rows have no event to wait on
+        verify = await asyncio.create_subprocess_exec(
+            hotline_command(), "verify", env=cli_env, stdout=asyncio.subprocess.DEVNULL
+        )
+        assert await verify.wait() == 0
+    finally:
+        await _stop(proc)
+        await caller
+    ((duration, stored),) = rows
+    assert abs(duration - on_disk) < 0.001
+    assert query(data, "SELECT caller_raw, source, state FROM calls") == [(CALLER, "sip", "ended")]
+    incidents = query(data, "SELECT kind, case_id, detail FROM incidents")
+    assert [(kind, case_id is not None) for kind, case_id, _ in incidents] == [
+        ("recording.incomplete", True)
+    ], incidents
+    assert "the line stopped during the call" in incidents[0][2]
+    assert [p.name for p in spool.iterdir() if p.name.startswith(".")] == []
+    with wave.open(str(data / "evidence" / str(stored))) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.sqrt(np.mean(frames[: 8000 * 2, 1].astype(np.float64) ** 2)) > 300  # the notice

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from hotline.calls import CallEnded, CallFact
+from hotline.errors import StorageError
 from hotline.sip.config import SIPConfig, default_notice
 from hotline.sip.line import SIPLine
 from tests.support import speech
@@ -29,12 +30,18 @@ KEYWORDS_2 = ("manager", "change", "number")
 
 @dataclass
 class Facts:
-    """The sink: collects facts and lets a test wait for them."""
+    """The sink: collects facts and lets a test wait for them. Facts of the kinds in
+    ``refuse`` are refused as a store that is down refuses them (and kept in ``refused``)."""
 
     items: list[CallFact] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    refuse: tuple[type[Any], ...] = ()
+    refused: list[CallFact] = field(default_factory=list)
 
     async def __call__(self, fact: CallFact) -> None:
+        if isinstance(fact, self.refuse):
+            self.refused.append(fact)
+            raise StorageError("the database is unavailable")
         self.items.append(fact)
         self.changed.set()
 

@@ -3,12 +3,13 @@ overwriting."""
 
 from __future__ import annotations
 
+import resource
 import wave
 from pathlib import Path
 
 import numpy as np
 
-from hotline.rtp.recording import CALLER, SENT, CallRecorder
+from hotline.rtp.recording import CALLER, SENT, CallRecorder, final_name, salvage
 
 
 def read(path: Path) -> np.ndarray:
@@ -45,3 +46,39 @@ def test_a_finished_name_is_never_reused(tmp_path: Path) -> None:
         path.name == "call-1.wav"
         and (tmp_path / "call.wav").read_bytes() == b"an earlier recording"
     )
+
+
+def test_a_recording_cut_by_a_full_disk_keeps_what_reached_it(tmp_path: Path) -> None:
+    limit = 44 + 4 * 8000 + 3  # one second of frames, and a torn one
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    recorder = CallRecorder(tmp_path / "call.wav", horizon=800, block=800)
+    speech = np.arange(8000 * 3, dtype=np.int16)
+    failure: OSError | None = None
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        recorder.put(CALLER, 0, speech)
+        recorder.advance(len(speech) + 800)
+    except OSError as exc:  # EFBIG, as ENOSPC on a full disk
+        failure = exc
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert failure is not None
+    recorder.abandon()
+    path = recorder.close(len(speech))
+    frames = read(path)
+    assert path.name == "call.wav" and not recorder.partial.exists()
+    assert 0 < len(frames) <= 8000 and recorder.frames == len(frames)
+    assert (frames[:, 0] == speech[: len(frames)]).all()
+
+
+def test_salvage_finishes_what_a_killed_process_left(tmp_path: Path) -> None:
+    target = tmp_path / "call.wav"
+    recorder = CallRecorder(target, horizon=800, block=800)
+    recorder.put(CALLER, 0, np.full(4000, 9, dtype=np.int16))
+    recorder.advance(4000)  # 3200 frames reach the disk; the header still says 0
+    with open(recorder.partial, "ab") as f:
+        f.write(b"\x01\x02\x03")  # a frame torn by the kill
+    assert final_name(recorder.partial) == target
+    path, frames = salvage(recorder.partial, target)
+    assert path == target and frames == 3200 and not recorder.partial.exists()
+    assert (read(path)[:, 0] == 9).all() and len(read(path)) == 3200

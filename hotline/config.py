@@ -83,6 +83,10 @@ class Settings(BaseModel):
     sip_ring_seconds: float = Field(default=0.5, ge=0)
     sip_max_calls: int = Field(default=500, ge=1)
     sip_codecs: str = "PCMU,PCMA"
+    sip_operator: str = ""
+    """Ring this SIP URI after the notice and bridge the caller to it (recording both
+    sides); empty: the line records the caller alone."""
+    sip_operator_ring_seconds: float = Field(default=30.0, gt=0)
     sip_registrar: str = ""
     """Register as an extension of this PBX or trunk (``sip:pbx:5060``); empty: callers
     send INVITEs straight to the line."""

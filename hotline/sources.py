@@ -82,6 +82,8 @@ class _SIPLine:
             expiry=settings.sip_expiry,
             register_retry=settings.sip_register_retry,
             notice_path=settings.sip_notice or default_notice(),
+            operator=settings.sip_operator,
+            operator_ring_seconds=settings.sip_operator_ring_seconds,
         )
         self._line = SIPLine(config, sink)
 

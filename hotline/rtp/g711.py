@@ -73,6 +73,12 @@ HIGH_BYTES: Final = {
 }
 """The decoded 16-bit little-endian samples' low and high bytes, for ``bytes.translate``:
 a payload decodes straight into a buffer with two C-level passes, no array per packet."""
+TRANSCODE: Final = {
+    (a, b): bytes(int(_ENCODE[b][int(v) + 32768]) for v in _DECODE[a])
+    for a in (PCMU, PCMA)
+    for b in (PCMU, PCMA)
+}
+"""``bytes.translate`` tables from one law to the other (through the linear sample)."""
 SILENCE: Final = {PCMU: 0xFF, PCMA: 0xD5}
 """The code each law sends for digital silence."""
 

@@ -1,9 +1,10 @@
 """The recording of one call: a two-channel 16-bit PCM WAV at 8 kHz.
 
-Channel 1 is what the caller sent, channel 2 what we sent (the recording notice), both
-on one timeline that starts when the call was answered. Audio is placed by sample
-position (out-of-order writes are fine within ``horizon`` samples of the newest
-position) and written to disk in blocks. Gaps are silence.
+Channel 1 is what the caller sent, channel 2 what the caller heard (the recording
+notice, then a bridged operator), both on one timeline that starts when the call was
+answered. Audio is placed by sample position (out-of-order writes are fine within
+``horizon`` samples of the newest position) and written to disk in blocks. Gaps are
+silence.
 
 The file is written under a hidden ``.NAME.part`` name and appears under its final
 name only once it is complete and synced, so nothing ever picks up half a recording.

@@ -5,6 +5,12 @@ what it sent on channel 2. Per packet the work is O(1): parse the header, pass t
 the jitter buffer, decode one 20 ms payload into the recorder's block buffer. Nothing
 here owns a task or a timer: the SIP line drives ``play_due`` from one shared 20 ms
 clock and ``housekeeping`` from a slower one.
+
+When the line bridges the caller to an operator, the operator's leg is a second
+session on the same recorder and timeline: what it receives goes to channel 2 (what
+the caller hears), and each session hands every packet it receives to the other
+(``relay``), re-stamped as its own stream and converted between µ-law and A-law when
+the two legs differ.
 """
 
 from __future__ import annotations
@@ -57,8 +63,12 @@ class Notice:
 
 
 class MediaSession(asyncio.DatagramProtocol):
-    def __init__(self, notice: Notice | None, *, call_id: str) -> None:
+    def __init__(self, notice: Notice | None, *, call_id: str, channel: int = CALLER) -> None:
         self.recorder: CallRecorder | None = None
+        self.channel = channel
+        """Where what this session receives is recorded."""
+        self.relay: MediaSession | None = None
+        """The session that sends on what this one receives (the other leg of a bridge)."""
         self.notice = notice
         self.call_id = call_id
         self.transport: asyncio.DatagramTransport | None = None
@@ -110,6 +120,8 @@ class MediaSession(asyncio.DatagramProtocol):
             return
         self.last_packet_at = now
         self.codecs_heard.add(codec)
+        if self.relay is not None:
+            self.relay.forward(packet.payload, codec, now)
         for frame in self.jitter.add(packet, round((now - self.answered_at) * RATE)):
             self._place(frame)
 
@@ -122,11 +134,21 @@ class MediaSession(asyncio.DatagramProtocol):
         port: int = self.transport.get_extra_info("sockname")[1]
         return port
 
-    def start(self, now: float, recorder: CallRecorder) -> None:
-        """The call is answered: recording starts now, and the notice with it."""
+    def start(self, now: float, recorder: CallRecorder, origin: float | None = None) -> None:
+        """The call is answered: recording starts now, and the notice with it. An
+        operator's leg joins the caller's recording, whose timeline began at ``origin``."""
         self.recorder = recorder
-        self.answered_at = now
+        self.answered_at = now if origin is None else origin
         self.last_packet_at = now
+
+    def forward(self, payload: bytes, codec: str, now: float) -> None:
+        """Send on a payload the other leg received (bridged calls)."""
+        if not self.sending or self.remote is None or self.transport is None:
+            return
+        if codec != self.send_codec:
+            payload = payload.translate(g711.TRANSCODE[(codec, self.send_codec)])
+        late = self._last_sent_at is not None and now - self._last_sent_at > 0.1
+        self._send(payload, now, jump=late)
 
     def position(self, now: float) -> int:
         return 0 if self.answered_at is None else round((now - self.answered_at) * RATE)
@@ -213,7 +235,7 @@ class MediaSession(asyncio.DatagramProtocol):
         position = self.timeline.place(packet.ssrc, packet.timestamp, frame.arrival)
         codec = self.codecs[packet.payload_type]
         assert self.recorder is not None
-        self.recorder.put_g711(CALLER, position, packet.payload, codec)
+        self.recorder.put_g711(self.channel, position, packet.payload, codec)
 
     def _event(self, packet: RtpPacket) -> None:
         try:

@@ -5,9 +5,11 @@ recording notice, records each call from answer to hangup, and reports the call 
 Owns, sans-I/O (never importing asyncio): SIP messages and header values (``message``,
 ``address``), SDP offer/answer (``sdp``), digest authentication (``digest``), timers,
 server and client transactions, dialogs and registration (``server``, ``client``,
-``dialog``, ``register``), and the user agent core that ties them (``agent``). The
-asyncio side is thin: ``transport`` (UDP/TCP sockets) and ``line`` (``SIPLine``: runs
-calls, media and facts). ``config`` holds ``SIPConfig``.
+``dialog``, ``register``), and the user agent core that ties them (``agent``, with the
+calls it places in ``outgoing``). The asyncio side is thin: ``transport`` (UDP/TCP
+sockets), ``line`` (``SIPLine``: runs calls, media and facts), ``bridge`` (rings the
+operator and connects the caller), ``spool`` (recordings in progress, and what a
+crash left of them). ``config`` holds ``SIPConfig``.
 
 May import: ``hotline.calls``, ``hotline.errors``, ``hotline.rtp``. Must not import the
 store, the evidence store, intake or the web.

@@ -1,10 +1,11 @@
 """The user agent core, sans-I/O: bytes and time in, events and bytes out.
 
 It answers calls as a UAS (RFC 3261 §13.3, §15, §17.2: INVITE, ACK, CANCEL, BYE,
-re-INVITE, OPTIONS), ends them with BYE, keeps a registration fresh, and absorbs
-retransmissions. The adapter feeds ``receive()`` and ``handle_timer()``, drains
-``next_event()`` and ``datagrams_to_send()``, re-arms one timer at ``get_timer()``,
-and answers each ``IncomingCall`` / ``OfferReceived`` with the commands below.
+re-INVITE, OPTIONS), places calls as a UAC (``dial``: §13.2, §9.1 CANCEL, §17.1.1),
+ends them with BYE, keeps a registration fresh, and absorbs retransmissions. The
+adapter feeds ``receive()`` and ``handle_timer()``, drains ``next_event()`` and
+``datagrams_to_send()``, re-arms one timer at ``get_timer()``, and answers each
+``IncomingCall`` / ``OfferReceived`` with the commands below.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from hotline.errors import SIPProtocolError
 from hotline.sip.address import URI, Address
 from hotline.sip.client import ClientTransaction
-from hotline.sip.dialog import Dialog
+from hotline.sip.dialog import ALLOW, Dialog
 from hotline.sip.events import (
     CallConfirmed,
     CallEnded,
@@ -28,11 +29,11 @@ from hotline.sip.events import (
     ProtocolViolation,
 )
 from hotline.sip.message import Request, Response, parse_message, response_to
+from hotline.sip.outgoing import OutgoingCalls
 from hotline.sip.register import Registration, RegistrationConfig
 from hotline.sip.server import ServerTransactions, check_body, transaction_key
 from hotline.sip.timers import T1, T2, TimerQueue
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 _KNOWN_METHODS = {
     "REGISTER",
     "SUBSCRIBE",
@@ -56,7 +57,7 @@ class AgentConfig:
     t2: float = T2
 
 
-class UserAgent:
+class UserAgent(OutgoingCalls):
     def __init__(self, config: AgentConfig, local_address: LocalAddress) -> None:
         self.config = config
         self.timers = TimerQueue()
@@ -66,7 +67,10 @@ class UserAgent:
         self._out: list[tuple[bytes, Peer]] = []
         self._dialogs: dict[str, Dialog] = {}
         self._txns = ServerTransactions(self.timers, self._queue, config.t1, config.t2)
-        self._client: dict[str, ClientTransaction] = {}
+        self._client: dict[tuple[str, str], ClientTransaction] = {}
+        """Our transactions by (branch, method): a CANCEL shares its INVITE's branch."""
+        self._acks: dict[tuple[str, str], tuple[bytes, Peer]] = {}
+        """The ACK to repeat when a final answer to one of our INVITEs comes again."""
         self._registrar_peer: Peer | None = None
         self._now = 0.0
 
@@ -179,6 +183,11 @@ class UserAgent:
         if dialog.state == "early":
             self.reject(call_id, 480, "Temporarily Unavailable", now)
             self._events.append(CallEnded(call_id, cause))
+            return
+        if dialog.state in ("calling", "proceeding"):
+            dialog.cancel = True
+            if dialog.state == "proceeding":  # §9.1: not before a provisional response
+                self._send_cancel(dialog, now)
             return
         dialog.stop_2xx()
         dialog.state = "ending"
@@ -320,11 +329,17 @@ class UserAgent:
             branch = response.top_via.branch
         except SIPProtocolError:
             return
-        txn = self._client.get(branch)
+        try:
+            key = (branch, response.cseq.method)
+        except SIPProtocolError:
+            return
+        txn = self._client.get(key)
         if txn is not None:
             txn.receive(response, now)
             if txn.done:
-                self._client.pop(branch, None)
+                self._client.pop(key, None)
+        elif response.status >= 200 and key in self._acks:
+            self._out.append(self._acks[key])  # a repeated final answer: ACK it again
 
     # ---- helpers ------------------------------------------------------------------
     def _dialog_for(self, request: Request) -> Dialog:
@@ -419,26 +434,6 @@ class UserAgent:
         host, port = self._local(peer)
         branch = f"z9hG4bK{secrets.token_hex(10)}"
         return f"SIP/2.0/{peer.transport.upper()} {_host(host)}:{port};branch={branch};rport"
-
-    def _start_client(
-        self,
-        request: Request,
-        peer: Peer,
-        on_result: Callable[[Response | None, float], None],
-        now: float,
-    ) -> ClientTransaction:
-        txn = ClientTransaction(
-            request,
-            peer,
-            timers=self.timers,
-            send=self._queue,
-            on_result=on_result,
-            now=now,
-            t1=self.config.t1,
-            t2=self.config.t2,
-        )
-        self._client[txn.branch] = txn
-        return txn
 
     def _send_register(self, now: float, unregister: bool = False) -> None:
         registration, peer = self.registration, self._registrar_peer

@@ -18,6 +18,25 @@ from hotline.sip.status import LiveCallStatus
 
 
 @dataclass(eq=False, slots=True)
+class OperatorLeg:
+    """The call the line places to the operator to bridge a caller to."""
+
+    dialled_clock: float
+    state: str = "dialling"  # dialling → ringing → answered → ended
+    call_id: str = ""
+    media: MediaSession | None = None
+    our_sdp: SessionDescription | None = None
+    answered_offset: float | None = None
+    """Seconds from the caller's answer to the operator's."""
+    result: str = ""
+    """``answered``, ``refused 486``, ``no answer``, ``cancelled``, ``failed: …``."""
+
+    @property
+    def live(self) -> bool:
+        return self.state in ("dialling", "ringing", "answered")
+
+
+@dataclass(eq=False, slots=True)
 class LiveCall:
     call_id: str
     caller: str
@@ -40,6 +59,7 @@ class LiveCall:
     cause: str = ""
     on_hold: bool = False
     session_id: int = 0
+    operator: OperatorLeg | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def describe(

@@ -52,6 +52,12 @@ class SIPConfig:
     domain: str = ""
     expiry: int = 600
     register_retry: float = 30.0
+    operator: str = ""
+    """Ring this SIP URI (``sip:desk1@10.0.0.5:5060``; ``;transport=tcp`` for TCP) once
+    the notice has played, and bridge the caller to whoever answers; empty: the line
+    records the caller alone."""
+    operator_ring_seconds: float = 30.0
+    """Give up ringing the operator after this long; the caller goes on being recorded."""
     user_agent: str = f"hotline/{__version__}"
     shutdown_grace: float = 5.0
     """How long ``stop()`` waits for BYE answers and fact delivery."""
@@ -75,12 +81,26 @@ class SIPConfig:
                     f"HOTLINE_SIP_REGISTRAR: {self.registrar!r} is not sip:host[:port] "
                     f"or host[:port] ({exc})"
                 ) from exc
+        if self.operator:
+            try:
+                self.operator_uri()
+            except SIPProtocolError as exc:
+                raise ConfigError(
+                    f"HOTLINE_SIP_OPERATOR: {self.operator!r} is not a SIP URI ({exc})"
+                ) from exc
         if self.rtp_port_range is not None:
             low, high = self.rtp_port_range
             if not 1024 <= low <= high <= 65535:
                 raise ConfigError(
                     f"HOTLINE_SIP_RTP_PORTS: {low}-{high} is not a port range above 1023"
                 )
+
+    def operator_uri(self) -> URI:
+        text = self.operator.strip()
+        uri = URI.parse(text if text.lower().startswith(("sip:", "sips:")) else f"sip:{text}")
+        if not uri.host:
+            raise SIPProtocolError("no host")
+        return uri
 
     def registrar_uri(self) -> URI:
         text = self.registrar.strip()

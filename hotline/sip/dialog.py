@@ -1,5 +1,6 @@
-"""A dialog as the UAS sees it (RFC 3261 §12.1.1): identifiers, route set, remote
-target, CSeq spaces, and what is pending on it. Builds the requests we send in it."""
+"""A dialog (RFC 3261 §12): identifiers, route set, remote target, CSeq spaces, and
+what is pending on it; as the UAS of a call we answered (§12.1.1) or the UAC of one we
+placed (§12.1.2). Builds the requests we send in it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from hotline.sip.client import ClientTransaction
 from hotline.sip.events import Peer
 from hotline.sip.message import Headers, Request
 from hotline.sip.timers import TimerHandle
+
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+"""The methods our dialogs accept (the ``Allow`` header)."""
 
 
 @dataclass(slots=True)
@@ -24,7 +28,9 @@ class Dialog:
     route_set: list[str]
     remote_cseq: int
     local_cseq: int = 0
-    state: str = "early"  # early → answered → confirmed → ending
+    state: str = "early"
+    """Ours as UAS: early → answered → confirmed → ending. Placed by us: calling →
+    proceeding → confirmed → ending."""
     pending: Request | None = None
     """The INVITE whose final response is ours to send, or whose 2xx awaits its ACK."""
     pending_key: str = ""
@@ -33,6 +39,10 @@ class Dialog:
     ack_deadline: TimerHandle | None = None
     interval: float = 0.0
     bye: ClientTransaction | None = None
+    invite: ClientTransaction | None = None
+    """The INVITE of a call we placed."""
+    cancel: bool = False
+    """We gave up on a call we placed before it was answered."""
 
     def request(self, method: str, via: str, user_agent: str) -> Request:
         self.local_cseq += 1

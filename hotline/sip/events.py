@@ -53,9 +53,27 @@ class OfferReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingRinging:
+    """A call we placed (``dial``) got a provisional response (180, 183…)."""
+
+    call_id: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingAnswered:
+    """A call we placed was answered (and acknowledged); ``answer`` is its SDP."""
+
+    call_id: str
+    answer: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """The dialog is over (or never got going). ``cause``: ``bye``, ``cancel``,
-    ``no-ack``, ``hangup`` (ours, acknowledged or timed out), ``rejected``."""
+    ``no-ack``, ``hangup`` (ours, acknowledged or timed out), ``rejected``; for a call
+    we placed also ``refused <status>``, ``no answer`` (no response at all),
+    ``cancelled``."""
 
     call_id: str
     cause: str
@@ -80,6 +98,8 @@ class ProtocolViolation:
 
 Event = (
     IncomingCall
+    | OutgoingRinging
+    | OutgoingAnswered
     | CallConfirmed
     | OfferReceived
     | CallEnded

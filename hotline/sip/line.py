@@ -35,10 +35,18 @@ from hotline.rtp.session import MediaSession, Notice, open_media
 from hotline.sip import events as ev
 from hotline.sip import sdp
 from hotline.sip.agent import AgentConfig, UserAgent
+from hotline.sip.bridge import BridgeHooks, OperatorBridge
 from hotline.sip.call import LiveCall, recording_name
 from hotline.sip.config import SIPConfig, load_notice
 from hotline.sip.register import RegistrationConfig
-from hotline.sip.spool import Claim, Leftover, drop_claim, leftovers, write_claim
+from hotline.sip.spool import (
+    Claim,
+    Leftover,
+    drop_claim,
+    leftovers,
+    recovery_facts,
+    write_claim,
+)
 from hotline.sip.status import RegistrationStatus, SIPLineStatus
 from hotline.sip.transport import Transports
 
@@ -58,6 +66,11 @@ class SIPLine:
         self._notice: Notice | None = None
         self._agent: UserAgent | None = None
         self._net = Transports(self._receive, self._spawn, config)
+        self._bridge = OperatorBridge(
+            config,
+            self._net,
+            BridgeHooks(lambda: self._agent, self._process, self._spawn, self._hangup, self._now),
+        )
         self._calls: dict[str, LiveCall] = {}
         self._playing: set[LiveCall] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -192,9 +205,15 @@ class SIPLine:
         if isinstance(event, ev.IncomingCall):
             self._incoming(event)
         elif isinstance(event, ev.CallEnded):
+            if self._bridge.leg_ended(event):
+                return
             call = self._calls.get(event.call_id)
             if call is not None:
                 call.end(_CAUSES.get(event.cause, event.cause), self._now())
+        elif isinstance(event, ev.OutgoingRinging):
+            self._bridge.ringing(event)
+        elif isinstance(event, ev.OutgoingAnswered):
+            self._bridge.answered(event)
         elif isinstance(event, ev.CallConfirmed):
             self._confirmed(event)
         elif isinstance(event, ev.OfferReceived):
@@ -279,6 +298,9 @@ class SIPLine:
     def _reoffer(self, event: ev.OfferReceived) -> None:
         agent, call, now = self._agent, self._calls.get(event.call_id), self._now()
         assert agent is not None
+        if event.call_id in self._bridge.legs:
+            self._bridge.reoffer(event)
+            return
         if call is None or call.media is None:
             agent.reject_offer(event.call_id, 500, "Server Internal Error", now)
             return
@@ -392,12 +414,14 @@ class SIPLine:
         call.state = "ended"
         media = call.media
         ended_at = datetime.now(UTC)
+        self._bridge.end(call, "caller hung up")
         if media is not None:
             media.finish()
         if answered and media is not None and media.recorder is not None:
             assert call.ended_clock is not None and call.answered_at is not None
             duration = max(0.0, call.ended_clock - call.answered_clock)
             details = media.details() | {"transport": call.peer.transport, "end_cause": call.cause}
+            details |= self._bridge.details(call)
             try:
                 path = await asyncio.to_thread(media.recorder.close, round(duration * RATE))
             except OSError as exc:  # its claim stays: the next start tries again
@@ -458,6 +482,7 @@ class SIPLine:
                     media.housekeeping(now)
                 except OSError as exc:
                     self._recording_failed(call, exc)
+                self._bridge.housekeeping(call, media, now)
                 quiet = now - media.last_packet_at
                 if media.receiving and not call.on_hold and quiet > config.rtp_silence_timeout:
                     self._hangup(call, f"no RTP for {config.rtp_silence_timeout:g} s")
@@ -516,51 +541,12 @@ class SIPLine:
 
     def _recovered(self, leftover: Leftover) -> None:
         """Report a recording an earlier run left behind (see ``hotline.sip.spool``)."""
-        now, claim, name = datetime.now(UTC), leftover.claim, leftover.path.name
         self._recovered_count += 1
-        call_id = claim.call_id if claim is not None else f"recovered:{name}"
+        call_id, facts = recovery_facts(leftover, datetime.now(UTC))
         if leftover.claim_path is not None:
             self._claims[call_id] = leftover.claim_path
-        salvaged = leftover.seconds is not None
-        cause = "the line stopped during the call"
-        if claim is not None and salvaged:
-            self._emit(
-                CallStarted(
-                    call_id=call_id,
-                    source="sip",
-                    at=claim.answered,
-                    caller=claim.caller,
-                    callee=claim.callee,
-                )
-            )
-        details = {
-            "recovered": "salvaged after an unclean stop" if salvaged else "handed over again"
-        }
-        self._emit(
-            RecordingFinished(
-                call_id=call_id,
-                at=leftover.stopped_at,
-                path=leftover.path,
-                started_at=claim.answered if claim is not None else leftover.stopped_at,
-                details=details | ({"end_cause": cause} if salvaged else {}),
-            )
-        )
-        if claim is None:
-            detail = (
-                f"recording {name} belongs to no known call; {leftover.seconds or 0:.1f} s kept"
-            )
-            self._emit(Incident(kind=IncidentKind.ORPHANED, at=now, call_id=call_id, detail=detail))
-        elif salvaged:
-            detail = (
-                f"{cause}: {leftover.seconds:.1f} s recorded up to "
-                f"{leftover.stopped_at:%Y-%m-%d %H:%M:%S} UTC were kept; the rest is missing"
-            )
-            self._emit(
-                Incident(kind=IncidentKind.INCOMPLETE, at=now, call_id=call_id, detail=detail)
-            )
-            self._emit(
-                CallEnded(call_id=call_id, at=leftover.stopped_at, answered=True, cause=cause)
-            )
+        for fact in facts:
+            self._emit(fact)
 
     def _start_service(self, service: Callable[[], Coroutine[Any, Any, None]]) -> None:
         name = f"sip-line-{service.__name__.strip('_').replace('_', '-')}"

@@ -10,7 +10,8 @@ disk before the crash is kept, with a proper header), and says what to report. A
 partial recording without a claim (written by a version that made none) is finished
 the same way and reported as an orphan.
 
-Pure file work, no asyncio: the line runs it in a thread at start.
+Pure file work, no asyncio: the line runs ``leftovers`` in a thread at start and emits
+``recovery_facts`` for each.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hotline.calls import (
+    CallEnded,
+    CallFact,
+    CallStarted,
+    Incident,
+    IncidentKind,
+    RecordingFinished,
+)
 from hotline.rtp.recording import RATE, final_name, partial_name, salvage
 
 log = logging.getLogger(__name__)
@@ -119,6 +128,46 @@ def leftovers(directory: Path) -> list[Leftover]:
             if item is not None:
                 found.append(item)
     return sorted(found, key=lambda item: item.stopped_at)
+
+
+def recovery_facts(leftover: Leftover, now: datetime) -> tuple[str, list[CallFact]]:
+    """The call facts that report ``leftover``, and the call ID they are about."""
+    claim, name = leftover.claim, leftover.path.name
+    call_id = claim.call_id if claim is not None else f"recovered:{name}"
+    salvaged = leftover.seconds is not None
+    cause = "the line stopped during the call"
+    facts: list[CallFact] = []
+    if claim is not None and salvaged:
+        facts.append(
+            CallStarted(
+                call_id=call_id,
+                source="sip",
+                at=claim.answered,
+                caller=claim.caller,
+                callee=claim.callee,
+            )
+        )
+    details = {"recovered": "salvaged after an unclean stop" if salvaged else "handed over again"}
+    facts.append(
+        RecordingFinished(
+            call_id=call_id,
+            at=leftover.stopped_at,
+            path=leftover.path,
+            started_at=claim.answered if claim is not None else leftover.stopped_at,
+            details=details | ({"end_cause": cause} if salvaged else {}),
+        )
+    )
+    if claim is None:
+        detail = f"recording {name} belongs to no known call; {leftover.seconds or 0:.1f} s kept"
+        facts.append(Incident(kind=IncidentKind.ORPHANED, at=now, call_id=call_id, detail=detail))
+    elif salvaged:
+        detail = (
+            f"{cause}: {leftover.seconds:.1f} s recorded up to "
+            f"{leftover.stopped_at:%Y-%m-%d %H:%M:%S} UTC were kept; the rest is missing"
+        )
+        facts.append(Incident(kind=IncidentKind.INCOMPLETE, at=now, call_id=call_id, detail=detail))
+        facts.append(CallEnded(call_id=call_id, at=leftover.stopped_at, answered=True, cause=cause))
+    return call_id, facts
 
 
 def _finish(

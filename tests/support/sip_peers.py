@@ -404,20 +404,76 @@ module\tmenu.so
 module_app\taccount.so
 module_app\tcontact.so
 """
+HEARING = """\
+module\tsndfile.so
+snd_path\t{path}
+"""
+"""Added to the config: baresip writes what it hears (``dump-*-dec.wav``) to ``path``."""
+
+
+def _hearing(hear: Path | None) -> str:
+    if hear is None:
+        return ""
+    hear.mkdir(exist_ok=True)
+    return HEARING.format(path=hear)
+
+
+def _baresip_home(home: Path, accounts: str, config: str) -> Path:
+    home.mkdir(exist_ok=True)
+    (home / "accounts").write_text(accounts)
+    (home / "contacts").write_text("")
+    (home / "config").write_text(config)
+    return home
+
+
+def heard(directory: Path) -> Path:
+    """The audio a baresip run with ``hear=directory`` received (decoded, 8 kHz mono)."""
+    (path,) = directory.glob("dump-*-dec.wav")
+    return path
+
+
+async def start_baresip_operator(
+    workdir: Path, wav: Path, port: int, *, codec: str, seconds: int, hear: Path
+) -> asyncio.subprocess.Process:
+    """baresip as an operator's phone on ``port``: it answers any call at once, says
+    ``wav``, keeps what it hears in ``hear``, and quits after ``seconds``."""
+    home = _baresip_home(
+        workdir / "baresip-operator",
+        f"<sip:desk@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codec}\n",
+        BARESIP_CONFIG.format(port=port, wav=wav) + _hearing(hear),
+    )
+    return await asyncio.create_subprocess_exec(
+        require("baresip"),
+        "-f",
+        str(home),
+        "-t",
+        str(seconds),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
 
 
 async def run_baresip(
-    workdir: Path, wav: Path, uri: str, *, codec: str = "PCMU", seconds: int = 9
+    workdir: Path,
+    wav: Path,
+    uri: str,
+    *,
+    codec: str = "PCMU",
+    seconds: int = 9,
+    hear: Path | None = None,
 ) -> str:
     """baresip, headless: call ``uri``, send ``wav`` (8 kHz mono) from its aufile source,
-    and hang up when the file ends. Its audio player is a bridge to nowhere (no sound card)."""
+    and hang up when the file ends. Its audio player is a bridge to nowhere (no sound
+    card); with ``hear``, what it receives is also written there (``heard``)."""
     home = workdir / "baresip"
     home.mkdir(exist_ok=True)
     (home / "accounts").write_text(f"<sip:{CALLER}@127.0.0.1>;regint=0;audio_codecs={codec}\n")
     (home / "contacts").write_text("")
     for _attempt in range(3):
         # baresip listens on UDP and TCP: another program may take the TCP port first.
-        (home / "config").write_text(BARESIP_CONFIG.format(port=free_port(), wav=wav))
+        config = BARESIP_CONFIG.format(port=free_port(), wav=wav) + _hearing(hear)
+        (home / "config").write_text(config)
         proc = await asyncio.create_subprocess_exec(
             require("baresip"),
             "-f",
@@ -450,4 +506,68 @@ def refused_scenario(status: int) -> str:
         + '<recv response="100" optional="true"/>\n<recv response="180"/>\n'
         + f'<recv response="{status}" timeout="20000"/>\n'
         + _send(ack, retrans=False)
+    )
+
+
+_UAS_REPLY = (
+    "SIP/2.0 {status}\n[last_Via:]\n[last_From:]\n[last_To:];tag=[pid]op[call_number]\n"
+    "[last_Call-ID:]\n[last_CSeq:]\n"
+    "Contact: <sip:desk@[local_ip]:[local_port];transport=[transport]>\n{extra}"
+)
+
+
+def operator_ringing_scenario() -> str:
+    """An operator's phone that rings until the caller gives up (CANCEL → 487)."""
+    ok = "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n[last_CSeq:]\n"
+    return scenario(
+        '<recv request="INVITE" crlf="true"/>\n'
+        + _send(_UAS_REPLY.format(status="180 Ringing", extra="Content-Length: 0\n"), False)
+        + '<recv request="CANCEL" timeout="60000"/>\n'
+        + _send(ok + "Content-Length: 0\n", False)
+        # The 487 answers the INVITE (CSeq 1: the line's first request in its dialog).
+        + _send(
+            _UAS_REPLY.replace("[last_CSeq:]", "CSeq: 1 INVITE").format(
+                status="487 Request Terminated", extra="Content-Length: 0\n"
+            )
+        )
+        + '<recv request="ACK"/>\n',
+        "operator rings",
+    )
+
+
+def operator_busy_scenario() -> str:
+    """An operator's phone that is busy (486)."""
+    return scenario(
+        '<recv request="INVITE" crlf="true"/>\n'
+        + _send(_UAS_REPLY.format(status="486 Busy Here", extra="Content-Length: 0\n"))
+        + '<recv request="ACK"/>\n',
+        "operator busy",
+    )
+
+
+def operator_hangs_up_scenario(pcap: Path, codec: str, talk_ms: int) -> str:
+    """An operator's phone that answers, says ``pcap`` (for ``talk_ms``), and hangs up."""
+    sdp = _sdp(codec)
+    answer = _UAS_REPLY.format(
+        status="200 OK", extra="Content-Type: application/sdp\nContent-Length: [len]\n\n" + sdp
+    )
+    bye = (
+        "BYE sip:hotline@[remote_ip]:[remote_port] SIP/2.0\n"
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        "From: [$ours]\nTo: [$theirs]\n[last_Call-ID:]\nCSeq: 1 BYE\n"
+        "Max-Forwards: 70\nContent-Length: 0\n"
+    )
+    return scenario(
+        '<recv request="INVITE" crlf="true"/>\n'
+        + _send(answer)
+        # Our side of the dialog is the ACK's To, the line's its From (tags and all).
+        + '<recv request="ACK"><action>'
+        '<ereg regexp="[^ ].*" search_in="hdr" header="To:" assign_to="ours"/>'
+        '<ereg regexp="[^ ].*" search_in="hdr" header="From:" assign_to="theirs"/>'
+        "</action></recv>\n"
+        + _play(pcap)
+        + f'<pause milliseconds="{talk_ms}"/>\n'
+        + _send(bye)
+        + '<recv response="200"/>\n',
+        "operator hangs up",
     )

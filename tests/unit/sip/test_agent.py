@@ -189,3 +189,117 @@ def test_session_timer_is_left_to_the_caller() -> None:
     assert isinstance(ok, Response) and ok.status == 200
     assert ok.headers.get("Session-Expires") == "1800;refresher=uac"
     assert ok.headers.get("Require") == "timer"
+
+
+OPERATOR = ev.Peer("udp", "127.0.0.1", 5070)
+
+
+def reply(invite: Request, status: int, *, tag: str = "op1", body: bytes = b"") -> bytes:
+    """The operator's phone answering one of our INVITEs (or CANCELs)."""
+    head = "\r\n".join(f"{k}: {v}" for k, v in invite.headers if k in ("Via", "From", "Call-ID"))
+    extra = "Contact: <sip:operator@127.0.0.1:5070>\r\n" if status < 300 else ""
+    return (
+        f"SIP/2.0 {status} Whatever\r\n{head}\r\nTo: {invite.headers.get('To')};tag={tag}\r\n"
+        f"CSeq: {invite.headers.get('CSeq')}\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def dialled(ua: UserAgent) -> tuple[str, Request]:
+    call_id = ua.dial(URI.parse("sip:operator@127.0.0.1:5070"), OPERATOR, b"v=0\r\n", 0.0)
+    _, sent = drain(ua)
+    (invite,) = sent
+    assert isinstance(invite, Request) and invite.method == "INVITE" and invite.body == b"v=0\r\n"
+    assert invite.call_id == call_id and invite.from_.tag and not invite.to.tag
+    return call_id, invite
+
+
+def test_dial_answered_then_hung_up_by_the_operator() -> None:
+    ua = agent()
+    call_id, invite = dialled(ua)
+    ua.handle_timer(0.5)  # no answer yet: the INVITE again (Timer A)
+    assert [m.method for m in drain(ua)[1] if isinstance(m, Request)] == ["INVITE"]
+    ua.receive(reply(invite, 180), OPERATOR, 0.6)
+    events, sent = drain(ua)
+    assert events == [ev.OutgoingRinging(call_id, 180)] and not sent
+    assert ua.get_timer() is None  # ringing: no retransmissions, no Timer B
+    ua.receive(reply(invite, 200, body=b"v=0 answer\r\n"), OPERATOR, 3.0)
+    events, sent = drain(ua)
+    assert events == [ev.OutgoingAnswered(call_id, b"v=0 answer\r\n")]
+    (ack,) = sent
+    assert isinstance(ack, Request) and ack.method == "ACK" and ack.cseq.number == 1
+    assert ack.uri == "sip:operator@127.0.0.1:5070" and ack.to.tag == "op1"
+    assert ack.top_via.branch != invite.top_via.branch  # a 2xx ACK is its own transaction
+    ua.receive(reply(invite, 200, body=b"v=0 answer\r\n"), OPERATOR, 3.5)  # our ACK got lost
+    assert [m.method for m in drain(ua)[1] if isinstance(m, Request)] == ["ACK"]
+    bye = (
+        f"BYE sip:hotline@127.0.0.1:5060 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-bye\r\n"
+        f"From: {ack.headers.get('To')}\r\nTo: {ack.headers.get('From')}\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: 7 BYE\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    ua.receive(bye, OPERATOR, 9.0)
+    events, sent = drain(ua)
+    assert events == [ev.CallEnded(call_id, "bye")] and statuses(sent) == [200]
+
+
+def test_dial_cancelled_while_ringing() -> None:
+    ua = agent()
+    call_id, invite = dialled(ua)
+    ua.hangup(call_id, 0.1)  # before any answer: the CANCEL waits for a provisional one
+    assert drain(ua) == ([], [])
+    ua.receive(reply(invite, 180), OPERATOR, 0.3)
+    events, sent = drain(ua)
+    (cancel,) = sent
+    assert isinstance(cancel, Request) and cancel.method == "CANCEL"
+    assert cancel.top_via.branch == invite.top_via.branch and cancel.cseq.number == 1
+    ua.receive(reply(cancel, 200), OPERATOR, 0.4)
+    ua.receive(reply(invite, 487), OPERATOR, 0.5)
+    events, sent = drain(ua)
+    assert ev.CallEnded(call_id, "cancelled") in events
+    (ack,) = sent
+    assert isinstance(ack, Request) and ack.method == "ACK"
+    assert ack.top_via.branch == invite.top_via.branch and ack.to.tag == "op1"
+    ua.receive(reply(invite, 487), OPERATOR, 1.0)  # repeated: ACKed again, nothing else
+    events, sent = drain(ua)
+    assert not events and [m.method for m in sent if isinstance(m, Request)] == ["ACK"]
+
+
+def test_dial_refused_or_unanswered() -> None:
+    ua = agent()
+    busy, invite = dialled(ua)
+    ua.receive(reply(invite, 486), OPERATOR, 0.2)
+    events, _ = drain(ua)
+    assert events == [ev.CallEnded(busy, "refused 486")]
+    silent, _ = dialled(ua)
+    while (deadline := ua.get_timer()) is not None:
+        ua.handle_timer(deadline)
+    events, sent = drain(ua)
+    # Sent again at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s, given up at 32 s (Timer B).
+    assert [m.method for m in sent if isinstance(m, Request)] == ["INVITE"] * 6
+    assert ev.CallEnded(silent, "no answer") in events
+    assert ua.calls == 0
+
+
+def test_an_answer_after_giving_up_is_acknowledged_and_ended() -> None:
+    ua = agent()
+    call_id, invite = dialled(ua)
+    ua.receive(reply(invite, 180), OPERATOR, 0.2)
+    drain(ua)
+    ua.hangup(call_id, 0.3)
+    drain(ua)
+    ua.receive(reply(invite, 200, body=b"v=0\r\n"), OPERATOR, 0.4)  # crossed our CANCEL
+    events, sent = drain(ua)
+    assert [m.method for m in sent if isinstance(m, Request)] == ["ACK", "BYE"]
+    assert not [e for e in events if isinstance(e, ev.OutgoingAnswered)]
+
+
+def test_a_cancel_nobody_answers_ends_the_call_after_64_t1() -> None:
+    ua = agent()
+    call_id, invite = dialled(ua)
+    ua.receive(reply(invite, 180), OPERATOR, 0.2)
+    ua.hangup(call_id, 1.0)
+    drain(ua)
+    while (deadline := ua.get_timer()) is not None:
+        ua.handle_timer(deadline)
+    events, _ = drain(ua)
+    assert events == [ev.CallEnded(call_id, "cancelled")] and ua.calls == 0

@@ -33,6 +33,18 @@ def test_config_checks_its_values(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="HOTLINE_SIP_RTP_PORTS"):
         SIPConfig(recordings_dir=tmp_path, rtp_port_range=(20000, 10000))
+    with pytest.raises(ConfigError, match="HOTLINE_SIP_OPERATOR"):
+        SIPConfig(recordings_dir=tmp_path, operator="http://desk")
+    with pytest.raises(ConfigError, match="HOTLINE_SIP_OPERATOR"):
+        SIPConfig(recordings_dir=tmp_path, operator="sip:desk@")
+    desk = SIPConfig(recordings_dir=tmp_path, operator="desk1@10.0.0.5:5070;transport=tcp")
+    uri = desk.operator_uri()
+    assert (uri.user, uri.host, uri.port, uri.params) == (
+        "desk1",
+        "10.0.0.5",
+        5070,
+        {"transport": "tcp"},
+    )
 
 
 def test_shipped_notices_load() -> None:

@@ -15,7 +15,6 @@ import logging
 import random
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from hotline.calls import (
@@ -38,6 +37,7 @@ from hotline.sip.agent import AgentConfig, UserAgent
 from hotline.sip.bridge import BridgeHooks, OperatorBridge
 from hotline.sip.call import LiveCall, recording_name
 from hotline.sip.config import SIPConfig, load_notice
+from hotline.sip.courier import FactCourier
 from hotline.sip.register import RegistrationConfig
 from hotline.sip.spool import (
     Claim,
@@ -51,7 +51,6 @@ from hotline.sip.status import RegistrationStatus, SIPLineStatus
 from hotline.sip.transport import Transports
 
 log = logging.getLogger(__name__)
-_SINK_ATTEMPTS = 5
 _CAUSES = {"bye": "caller hung up", "cancel": "caller cancelled", "no-ack": "no ACK from caller"}
 
 
@@ -62,7 +61,6 @@ class SIPLine:
 
     def __init__(self, config: SIPConfig, sink: FactSink) -> None:
         self.config = config
-        self._sink = sink
         self._notice: Notice | None = None
         self._agent: UserAgent | None = None
         self._net = Transports(self._receive, self._spawn, config)
@@ -75,16 +73,13 @@ class SIPLine:
         self._playing: set[LiveCall] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._services: list[asyncio.Task[None]] = []
-        self._facts: asyncio.Queue[CallFact] = asyncio.Queue()
+        self._courier = FactCourier(sink)
         self._timer: asyncio.TimerHandle | None = None
         self._running = False
         self._stopped = False
         self._stopping: asyncio.Future[None] | None = None
         self._rejected = 0
         self._registration_failed = False
-        self._claims: dict[str, Path] = {}
-        """Call ID → the claim to drop once its ``RecordingFinished`` is stored."""
-        self._lost = 0
         self._recovered_count = 0
 
     # ---- lifecycle ----------------------------------------------------------------
@@ -123,6 +118,7 @@ class SIPLine:
 
     async def _stop(self) -> None:
         self._stopped, was_running = True, self._running
+        self._courier.closing = True
         self._running = False
         if not was_running:
             return
@@ -134,10 +130,7 @@ class SIPLine:
         self._agent.unregister(self._now())
         self._process()
         await asyncio.sleep(0)  # let the last datagrams leave
-        try:
-            await asyncio.wait_for(self._facts.join(), self.config.shutdown_grace)
-        except TimeoutError:
-            log.error("SIP line stopped with %d call facts undelivered", self._facts.qsize())
+        await self._courier.drain(self.config.shutdown_grace)
         for task in [*self._tasks, *self._services]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._services, return_exceptions=True)
@@ -167,7 +160,7 @@ class SIPLine:
             registration,
             calls,
             self._rejected,
-            facts_lost=self._lost,
+            facts_lost=self._courier.lost,
             recovered=self._recovered_count,
         )
 
@@ -395,7 +388,7 @@ class SIPLine:
         except OSError:
             drop_claim(claim_path)
             raise
-        self._claims[call.call_id] = claim_path
+        self._courier.claim(call.call_id, claim_path)
         call.state, call.answered_clock = "answered", now
         media.start(now, recorder)
         if call.negotiated is not None:
@@ -425,7 +418,7 @@ class SIPLine:
             try:
                 path = await asyncio.to_thread(media.recorder.close, round(duration * RATE))
             except OSError as exc:  # its claim stays: the next start tries again
-                self._claims.pop(call.call_id, None)
+                self._courier.forget(call.call_id)
                 self._emit(
                     Incident(
                         kind=IncidentKind.INCOMPLETE,
@@ -505,46 +498,17 @@ class SIPLine:
         )
 
     def _emit(self, fact: CallFact) -> None:
-        self._facts.put_nowait(fact)
+        self._courier.emit(fact)
 
     async def _deliver(self) -> None:
-        while True:
-            fact = await self._facts.get()
-            try:
-                await self._deliver_one(fact)
-            finally:
-                self._facts.task_done()
-
-    async def _deliver_one(self, fact: CallFact) -> None:
-        """Hand one fact to the sink, trying again on failure. A recording whose fact
-        could not be stored keeps its claim, so the next start hands it over again."""
-        delay = 0.5
-        for attempt in range(1, _SINK_ATTEMPTS + 1):
-            try:
-                await self._sink(fact)
-            except Exception:
-                if attempt == _SINK_ATTEMPTS or self._stopped:
-                    self._lost += 1
-                    log.exception("call fact not stored after %d attempts: %r", attempt, fact)
-                    if isinstance(fact, RecordingFinished):
-                        self._claims.pop(fact.call_id, None)  # kept on disk for next start
-                    return
-                log.exception("the call-fact sink failed (attempt %d); retrying", attempt)
-                await asyncio.sleep(delay)
-                delay *= 2
-                continue
-            if isinstance(fact, RecordingFinished):
-                claim = self._claims.pop(fact.call_id, None)
-                if claim is not None:
-                    drop_claim(claim)
-            return
+        await self._courier.run()
 
     def _recovered(self, leftover: Leftover) -> None:
         """Report a recording an earlier run left behind (see ``hotline.sip.spool``)."""
         self._recovered_count += 1
         call_id, facts = recovery_facts(leftover, datetime.now(UTC))
         if leftover.claim_path is not None:
-            self._claims[call_id] = leftover.claim_path
+            self._courier.claim(call_id, leftover.claim_path)
         for fact in facts:
             self._emit(fact)
 

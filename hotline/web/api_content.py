@@ -7,6 +7,7 @@ import re
 import time
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.auth.roles import Permission, Principal
 from hotline.cases import CaseView
@@ -20,7 +21,7 @@ from hotline.corrections import (
     versions,
 )
 from hotline.evidence.audit import append_audit
-from hotline.store.tables import Recording
+from hotline.store.tables import Recording, Transcript
 from hotline.web.api_cases import CASE_ID, CASE_READERS
 from hotline.web.keys import RECENT_PLAYS
 from hotline.web.present import audit_transcript_view, load_case, may_read_content
@@ -45,6 +46,19 @@ _SEEK_AUDIT_WINDOW = 900.0
 def _content(principal: Principal, view: CaseView) -> None:
     if not may_read_content(principal, view.case):
         raise ApiError(403, f"the {principal.role} role may not hear or read this case")
+
+
+async def _transcript_rows(
+    s: AsyncSession, ctx: Ctx, *, required: bool = True
+) -> tuple[CaseView, list[Transcript]]:
+    """The case of the request's ``{id}`` and its transcript versions, oldest first;
+    403 for a role that may not read its content, 404 when ``required`` and none."""
+    view = await load_case(s, ctx.user, ctx.path("id"))
+    _content(ctx.user, view)
+    rows = await all_rows(s, view.case.id or 0)
+    if required and not rows:
+        raise ApiError(404, f"case {view.case.number} has no transcript yet")
+    return view, rows
 
 
 def _should_audit(ctx: Ctx, rec: Recording, fresh: bool) -> bool:
@@ -119,11 +133,7 @@ async def recording(ctx: Ctx) -> web.StreamResponse:
 async def transcript(ctx: Ctx) -> TranscriptOut:
     query = ctx.query(TranscriptQuery)
     async with ctx.core.db.session() as s:
-        view = await load_case(s, ctx.user, ctx.path("id"))
-        _content(ctx.user, view)
-        rows = await all_rows(s, view.case.id or 0)
-        if not rows:
-            raise ApiError(404, f"case {view.case.number} has no transcript yet")
+        view, rows = await _transcript_rows(s, ctx)
         body = at_version(view, rows, query.version)
         await audit_transcript_view(s, view, ctx.user, body["version"])
     return TranscriptOut.model_validate(body)
@@ -173,9 +183,7 @@ async def correct_transcript(ctx: Ctx) -> TranscriptOut:
 )
 async def transcript_versions(ctx: Ctx) -> VersionsOut:
     async with ctx.core.db.session() as s:
-        view = await load_case(s, ctx.user, ctx.path("id"))
-        _content(ctx.user, view)
-        rows = await all_rows(s, view.case.id or 0)
+        _, rows = await _transcript_rows(s, ctx, required=False)
     return VersionsOut.model_validate({"versions": versions(rows)})
 
 
@@ -195,11 +203,7 @@ async def transcript_versions(ctx: Ctx) -> VersionsOut:
 async def transcript_diff(ctx: Ctx) -> DiffOut:
     query = ctx.query(DiffQuery)
     async with ctx.core.db.session() as s:
-        view = await load_case(s, ctx.user, ctx.path("id"))
-        _content(ctx.user, view)
-        rows = await all_rows(s, view.case.id or 0)
-        if not rows:
-            raise ApiError(404, f"case {view.case.number} has no transcript yet")
+        view, rows = await _transcript_rows(s, ctx)
         old = at_version(view, rows, query.from_version)
         new = at_version(view, rows, query.to_version)
         await audit_transcript_view(s, view, ctx.user, query.to_version, via="diff")

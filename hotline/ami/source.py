@@ -31,12 +31,11 @@ from hotline.ami.pickup import FileLedger, scan, wait_closed
 from hotline.ami.protocol import ActionResult, Item
 from hotline.ami.tracker import Tracker
 from hotline.calls import CallFact, FactSink, Incident, IncidentKind, RecordingFinished
+from hotline.courier import FactCourier
 
 __all__ = ["AsteriskSource", "SourceStatus"]
 
 log = logging.getLogger(__name__)
-
-_SINK_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +108,7 @@ class AsteriskSource:
             on_disconnected=self._on_disconnected,
         )
         self._ledger = FileLedger(config.seen_ledger) if config.seen_ledger else None
-        self._queue: asyncio.Queue[CallFact] = asyncio.Queue()
+        self._courier = FactCourier(sink, stored=self._remember)
         self._tags: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -118,9 +117,6 @@ class AsteriskSource:
         self._wake = asyncio.Event()
         self._armed: float | None = None
         self._running = False
-        self._delivered = 0
-        self._lost = 0
-        self._last_fact: datetime | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -130,7 +126,7 @@ class AsteriskSource:
         self._running = True
         if self._ledger is not None:
             await asyncio.to_thread(self._ledger.load)
-        self._delivery = asyncio.create_task(self._deliver_facts(), name="ami-facts")
+        self._delivery = asyncio.create_task(self._courier.run(), name="ami-facts")
         self._timer = asyncio.create_task(self._run_timer(), name="ami-timer")
         await self._client.start()
 
@@ -145,10 +141,7 @@ class AsteriskSource:
         await _cancel(*self._tasks, self._timer)
         self._tasks.clear()
         remaining = max(deadline - time.monotonic(), 0.0)
-        try:
-            await asyncio.wait_for(self._queue.join(), remaining)
-        except TimeoutError:
-            log.error("stopping with %d call fact(s) not delivered", self._queue.qsize())
+        await self._courier.drain(remaining)
         await _cancel(self._delivery)
         self._delivery = self._timer = None
 
@@ -167,10 +160,10 @@ class AsteriskSource:
             calls_tracked=tracker.calls_tracked,
             channels_tracked=tracker.channels_tracked,
             recordings_pending=tracker.files_pending,
-            facts_delivered=self._delivered,
-            facts_queued=self._queue.qsize(),
-            facts_lost=self._lost,
-            last_fact_at=self._last_fact,
+            facts_delivered=self._courier.delivered,
+            facts_queued=self._courier.queued,
+            facts_lost=self._courier.lost,
+            last_fact_at=self._courier.last_at,
         )
 
     # -- from the link ----------------------------------------------------------------
@@ -210,7 +203,7 @@ class AsteriskSource:
                 self._spawn(self._scan(), "ami-scan")
             else:
                 self._log_fact(output)
-                self._queue.put_nowait(output)
+                self._courier.emit(output)
         deadline = self._tracker.next_deadline()
         if deadline is not None and (self._armed is None or deadline < self._armed):
             self._wake.set()
@@ -297,36 +290,11 @@ class AsteriskSource:
 
     # -- to the sink ------------------------------------------------------------------
 
-    async def _deliver_facts(self) -> None:
-        while True:
-            fact = await self._queue.get()
-            try:
-                await self._deliver(fact)
-            finally:
-                self._queue.task_done()
-
-    async def _deliver(self, fact: CallFact) -> None:
-        delay = 0.5
-        for attempt in range(1, _SINK_ATTEMPTS + 1):
-            try:
-                await self._sink(fact)
-            except Exception:
-                if attempt == _SINK_ATTEMPTS:
-                    self._lost += 1
-                    log.exception("call fact lost after %d attempts: %r", attempt, fact)
-                    return
-                log.exception("call fact sink failed (attempt %d); retrying", attempt)
-                await asyncio.sleep(delay)
-                delay *= 2
-                continue
-            self._delivered += 1
-            self._last_fact = datetime.now(UTC)
-            if isinstance(fact, RecordingFinished) and self._ledger is not None:
-                await self._remember(fact)
+    async def _remember(self, fact: CallFact) -> None:
+        """Note a recording the store took, so the orphan scan passes it by."""
+        if not isinstance(fact, RecordingFinished) or self._ledger is None:
             return
-
-    async def _remember(self, fact: RecordingFinished) -> None:
-        assert self._ledger is not None and self.config.recordings_dir is not None
+        assert self.config.recordings_dir is not None
         try:
             name = fact.path.relative_to(self.config.recordings_dir).as_posix()
             size = int(fact.details.get("file_bytes", "-1"))

@@ -9,11 +9,10 @@ server and client transactions, dialogs and registration (``server``, ``client``
 calls it places in ``outgoing``). The asyncio side is thin: ``transport`` (UDP/TCP
 sockets), ``line`` (``SIPLine``: runs calls, media and facts), ``bridge`` (rings the
 operator and connects the caller), ``spool`` (recordings in progress, and what a
-crash left of them), ``courier`` (call facts to the sink, in order, retried).
-``config`` holds ``SIPConfig``.
+crash left of them). ``config`` holds ``SIPConfig``.
 
-May import: ``hotline.calls``, ``hotline.errors``, ``hotline.rtp``. Must not import the
-store, the evidence store, intake or the web.
+May import: ``hotline.calls``, ``hotline.courier``, ``hotline.errors``, ``hotline.rtp``.
+Must not import the store, the evidence store, intake or the web.
 """
 
 from __future__ import annotations

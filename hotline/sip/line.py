@@ -28,6 +28,7 @@ from hotline.calls import (
     RecordingFinished,
     RecordingStarted,
 )
+from hotline.courier import FactCourier
 from hotline.errors import SIPProtocolError
 from hotline.rtp.recording import RATE, CallRecorder
 from hotline.rtp.session import MediaSession, Notice, open_media
@@ -37,10 +38,10 @@ from hotline.sip.agent import AgentConfig, UserAgent
 from hotline.sip.bridge import BridgeHooks, OperatorBridge
 from hotline.sip.call import LiveCall, recording_name
 from hotline.sip.config import SIPConfig, load_notice
-from hotline.sip.courier import FactCourier
 from hotline.sip.register import RegistrationConfig
 from hotline.sip.spool import (
     Claim,
+    Claims,
     Leftover,
     drop_claim,
     leftovers,
@@ -73,7 +74,8 @@ class SIPLine:
         self._playing: set[LiveCall] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._services: list[asyncio.Task[None]] = []
-        self._courier = FactCourier(sink)
+        self._claims = Claims()
+        self._courier = FactCourier(sink, stored=self._claims.stored, lost=self._claims.lost)
         self._timer: asyncio.TimerHandle | None = None
         self._running = False
         self._stopped = False
@@ -388,7 +390,7 @@ class SIPLine:
         except OSError:
             drop_claim(claim_path)
             raise
-        self._courier.claim(call.call_id, claim_path)
+        self._claims.hold(call.call_id, claim_path)
         call.state, call.answered_clock = "answered", now
         media.start(now, recorder)
         if call.negotiated is not None:
@@ -418,7 +420,7 @@ class SIPLine:
             try:
                 path = await asyncio.to_thread(media.recorder.close, round(duration * RATE))
             except OSError as exc:  # its claim stays: the next start tries again
-                self._courier.forget(call.call_id)
+                self._claims.forget(call.call_id)
                 self._emit(
                     Incident(
                         kind=IncidentKind.INCOMPLETE,
@@ -508,7 +510,7 @@ class SIPLine:
         self._recovered_count += 1
         call_id, facts = recovery_facts(leftover, datetime.now(UTC))
         if leftover.claim_path is not None:
-            self._courier.claim(call_id, leftover.claim_path)
+            self._claims.hold(call_id, leftover.claim_path)
         for fact in facts:
             self._emit(fact)
 

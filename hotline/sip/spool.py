@@ -65,6 +65,32 @@ class Leftover:
     """When the file was last written: the latest the call can have been recorded."""
 
 
+class Claims:
+    """The claims of this run's recordings, by call: dropped once the store took the
+    call's ``RecordingFinished`` (``stored``), kept on disk when it never did (``lost``),
+    so the next start hands the recording over again. Hooks for ``FactCourier``."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, Path] = {}
+
+    def hold(self, call_id: str, path: Path) -> None:
+        self._paths[call_id] = path
+
+    def forget(self, call_id: str) -> None:
+        """Leave the call's claim on disk for the next start."""
+        self._paths.pop(call_id, None)
+
+    async def stored(self, fact: CallFact) -> None:
+        if isinstance(fact, RecordingFinished):
+            path = self._paths.pop(fact.call_id, None)
+            if path is not None:
+                drop_claim(path)
+
+    async def lost(self, fact: CallFact) -> None:
+        if isinstance(fact, RecordingFinished):
+            self.forget(fact.call_id)
+
+
 def claim_name(recording: Path) -> Path:
     return recording.with_name(f".{recording.name}.call")
 

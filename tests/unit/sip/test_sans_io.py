@@ -4,10 +4,11 @@ adapters, the store or the web; the whole package imports nothing above ``hotlin
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.support.imports import imports
 
 ROOT = Path(__file__).resolve().parents[3] / "hotline"
 CORES = [
@@ -39,16 +40,6 @@ ADAPTERS = {
     "hotline.rtp.session",
     "hotline.courier",
 }
-
-
-def imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 @pytest.mark.parametrize("module", CORES)

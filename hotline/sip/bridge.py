@@ -164,17 +164,17 @@ class OperatorBridge:
             return
         answered = leg.state == "answered"
         leg.state = "ended"
-        if not leg.result or leg.result == "answered":
-            leg.result = "answered" if answered else cause
+        leg.result = leg.result or cause  # "answered", or why we gave up, stays
         self._unbridge(call)
         if answered and call.ended_clock is None:
             self._hooks.hangup(call, "operator hung up")
 
     def end(self, call: LiveCall, reason: str) -> None:
+        """The caller's call is over: end the operator's leg if it still runs."""
         leg = call.operator
-        if leg is None:
-            return
-        if leg.live and leg.call_id:
+        if leg is None or not leg.live:
+            return  # never rung, or already ended (and unbridged) by ``_ended``
+        if leg.call_id:
             self.legs.pop(leg.call_id, None)
             self._hangup_leg(leg, reason)
         leg.state = "ended"

@@ -316,6 +316,11 @@ async def doctor(settings: Settings) -> int:
     except (HotlineError, OSError) as exc:
         line(False, "evidence store", str(exc))
     try:
+        key = core.key
+        line(True, "signing key", f"{key.path}, Ed25519, SHA-256 {key.fingerprint}")
+    except HotlineError as exc:
+        line(False, "signing key", str(exc))
+    try:
         model = await core.transcription.model()
         line(True, "speech model", model.model_id)
     except HotlineError as exc:

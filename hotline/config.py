@@ -136,6 +136,10 @@ class Settings(BaseModel):
     """How long a signed recording link in a webhook stays valid."""
     evidence_min_free_mb: int = Field(default=1024, ge=0)
     """Below this much free space in the evidence store, health says ``degraded``."""
+    signing_key: Path | None = None
+    """The installation's Ed25519 private key (PEM), which signs copies, disc archives
+    and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
+    at first start. Nodes of one installation share it; keep it out of database backups."""
     recording_tolerance_seconds: float = Field(default=2.0, ge=0)
     """A recording shorter than its call by more than this raises recording.incomplete."""
     case_prefix: str = "HL"
@@ -244,6 +248,12 @@ class Settings(BaseModel):
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
+
+    @property
+    def signing_key_path(self) -> Path:
+        from hotline.evidence.keys import KEY_FILE
+
+        return self.signing_key or self.data_dir / "keys" / KEY_FILE
 
     @property
     def spool_dir(self) -> Path:

@@ -18,6 +18,7 @@ from hotline.config import Settings
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
+from hotline.evidence.keys import InstallationKey
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, QueueConfig
 from hotline.live import LiveFeed
@@ -54,6 +55,14 @@ class Hotline:
         self.delivery = DeliveryService(settings, self.db, self.queue)
         self.live = LiveFeed()
         self.sources: list[Source] = []
+        self._key: InstallationKey | None = None
+
+    @property
+    def key(self) -> InstallationKey:
+        """The installation's signing key (loaded, or made, by ``open``)."""
+        if self._key is None:
+            self._key = InstallationKey.load_or_create(self.settings.signing_key_path)
+        return self._key
 
     async def on_fact(self, fact: CallFact) -> None:
         """Where the call sources send their facts: live view first, then the store.
@@ -84,6 +93,7 @@ class Hotline:
     async def open(self, *, migrate: bool | None = None) -> None:
         """Check the schema (migrating the embedded SQLite by itself) and the store."""
         self.store.open()
+        _ = self.key
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)
         await sync_from_settings(self.db, self.settings)

@@ -20,6 +20,9 @@ class Role(StrEnum):
     """Turns recordings into cases: listens, corrects transcripts, edits, forwards."""
     SUPERVISOR = "supervisor"
     """The agency head's delegate: what a handler does, plus the audit trail."""
+    HEAD = "head"
+    """负责人: the agency head or their formal deputy. Approves copies, sets
+    confidentiality, lifts long-term preservation flags; sees every case."""
     AUDITOR = "auditor"
     """Supervises recording practice (art. 19): audit trail and case metadata only."""
     ADMIN = "admin"
@@ -48,9 +51,21 @@ class Permission(StrEnum):
     METRICS_READ = "metrics.read"
     """Prometheus metrics and the detailed health report."""
     ACCOUNTS_MANAGE = "accounts.manage"
+    COPIES_REQUEST = "copies.request"
+    """Record a party's request for a copy of a case's records (art. 17)."""
+    COPIES_APPROVE = "copies.approve"
+    """Approve or refuse a copy request (the agency head, art. 17)."""
+    CONFIDENTIALITY_SET = "confidentiality.set"
+    """Change a case's confidentiality level (art. 18)."""
+    PRESERVATION_MARK = "preservation.mark"
+    """Flag a case for long-term preservation (art. 20)."""
+    PRESERVATION_LIFT = "preservation.lift"
+    """Lift a long-term preservation flag (the agency head)."""
 
 
 _HANDLING = {
+    Permission.COPIES_REQUEST,
+    Permission.PRESERVATION_MARK,
     Permission.CASES_READ,
     Permission.CONTENT_READ,
     Permission.CASES_WRITE,
@@ -70,6 +85,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HANDLER: frozenset(_HANDLING),
     Role.SUPERVISOR: frozenset(
         _HANDLING | {Permission.LIVE_READ, Permission.AUDIT_READ, Permission.METRICS_READ}
+    ),
+    Role.HEAD: frozenset(
+        _HANDLING
+        | {
+            Permission.LIVE_READ,
+            Permission.AUDIT_READ,
+            Permission.METRICS_READ,
+            Permission.COPIES_REQUEST,
+            Permission.COPIES_APPROVE,
+            Permission.CONFIDENTIALITY_SET,
+            Permission.PRESERVATION_MARK,
+            Permission.PRESERVATION_LIFT,
+        }
     ),
     Role.AUDITOR: frozenset(
         {Permission.CASES_READ, Permission.AUDIT_READ, Permission.METRICS_READ}

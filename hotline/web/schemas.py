@@ -89,6 +89,11 @@ class HealthOut(Out):
     incidents: dict[str, Any] | None = Field(
         None, description="unrecorded calls, short recordings, sources down: last 24 hours"
     )
+    signing_key: dict[str, Any] | None = Field(
+        None,
+        description="the installation's Ed25519 public key: SHA-256 of its DER form, "
+        "to check against the fingerprint the agency publishes",
+    )
 
 
 # --- live calls -----------------------------------------------------------------------

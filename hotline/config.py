@@ -140,6 +140,12 @@ class Settings(BaseModel):
     """The installation's Ed25519 private key (PEM), which signs copies, disc archives
     and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
     at first start. Nodes of one installation share it; keep it out of database backups."""
+    retention_years: int = Field(default=30, ge=1, le=1000)
+    """How long a case's records are kept (art. 19), in years from the case's opening,
+    for every category not named in ``retention_categories``."""
+    retention_categories: str = ""
+    """Retention per case category, ``CATEGORY=YEARS`` comma-separated
+    (``迟报统计资料=10,其他=10``); the others keep ``retention_years``."""
     recording_tolerance_seconds: float = Field(default=2.0, ge=0)
     """A recording shorter than its call by more than this raises recording.incomplete."""
     case_prefix: str = "HL"
@@ -207,6 +213,17 @@ class Settings(BaseModel):
             delays = [-1.0]
         if any(d < 0 for d in delays):
             raise ValueError("expected seconds between attempts, comma-separated: 5,300,1800")
+        return value
+
+    @field_validator("retention_categories")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        for part in value.replace("，", ",").split(","):
+            if not part.strip():
+                continue
+            name, sep, years = part.rpartition("=")
+            if not sep or not name.strip() or not years.strip().isdigit() or int(years) < 1:
+                raise ValueError(f"expected CATEGORY=YEARS, comma-separated; got {part!r}")
         return value
 
     @field_validator("language")
@@ -279,6 +296,24 @@ class Settings(BaseModel):
     @property
     def retry_delays(self) -> tuple[float, ...]:
         return tuple(float(p) for p in self.webhook_retry_schedule.split(",") if p.strip())
+
+    @property
+    def retention_by_category(self) -> dict[str, int]:
+        table: dict[str, int] = {}
+        for part in self.retention_categories.replace("，", ",").split(","):
+            if part.strip():
+                name, _, years = part.rpartition("=")
+                table[name.strip()] = int(years)
+        return table
+
+    def retention_years_for(self, category: str) -> int:
+        """Years a case of ``category`` is kept."""
+        return self.retention_by_category.get(category, self.retention_years)
+
+    @property
+    def longest_retention_years(self) -> int:
+        """What a recording sealed before its case has a category must be kept for."""
+        return max([self.retention_years, *self.retention_by_category.values()])
 
     @property
     def tz(self) -> tzinfo:

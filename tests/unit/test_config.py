@@ -76,3 +76,17 @@ def test_settings_are_frozen() -> None:
     s = load_settings(environ={})
     with pytest.raises(ValueError, match="frozen"):
         s.http = "0.0.0.0:1"  # type: ignore[misc]
+
+
+def test_retention_per_category_and_the_longest() -> None:
+    settings = load_settings(
+        environ={
+            "HOTLINE_RETENTION_YEARS": "30",
+            "HOTLINE_RETENTION_CATEGORIES": "迟报=10，其他=50",
+        }
+    )
+    assert settings.retention_years_for("迟报") == 10
+    assert settings.retention_years_for("拒报") == 30
+    assert settings.longest_retention_years == 50
+    with pytest.raises(ConfigError, match="HOTLINE_RETENTION_CATEGORIES"):
+        load_settings(environ={"HOTLINE_RETENTION_CATEGORIES": "迟报"})

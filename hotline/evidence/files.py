@@ -17,6 +17,7 @@ import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from hotline.errors import EvidenceError
 
@@ -64,6 +65,15 @@ class EvidenceStore:
 
     def path_of(self, relative: str) -> Path:
         return self.root / relative
+
+    def open_sealed(self, relative: str) -> BinaryIO:
+        """A sealed file, opened for reading only (copies are made from it)."""
+        try:
+            return (self.root / relative).open("rb")
+        except OSError as exc:
+            raise EvidenceError(
+                f"cannot read the sealed file {relative}: {exc}; run `hotline verify`"
+            ) from exc
 
     @staticmethod
     def relative_for(sha256: str, suffix: str) -> str:

@@ -80,6 +80,14 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     ),
     "assign": ("POST", "/api/cases/{other}/assignees", {"username": "nobody"}, HEAD),
     "unassign": ("DELETE", "/api/cases/{other}/assignees/nobody", None, HEAD),
+    "copies_index": ("GET", "/api/copies", None, HANDLING),
+    "request_copy": ("POST", "/api/cases/{other}/copies", {"party_name": "x"}, HANDLING),
+    "copy_detail": ("GET", "/api/copies/999", None, HANDLING),
+    "approve_copy": ("POST", "/api/copies/999/approve", {}, HEAD),
+    "refuse_copy": ("POST", "/api/copies/999/refuse", {"comment": "no"}, HEAD),
+    "revoke_copy": ("POST", "/api/copies/999/revoke", {"comment": "no"}, HEAD),
+    "issue_copy": ("POST", "/api/copies/999/issue", None, HANDLING),
+    "download_copy": ("GET", "/api/copies/999/download", None, HANDLING),
 }
 
 # What the operator may do with the case of a call they took, and may not do with

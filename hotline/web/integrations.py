@@ -23,6 +23,7 @@ from hotline.web.keys import PRINCIPAL
 from hotline.web.present import check_case_ref, summary
 from hotline.web.routing import Api
 from hotline.web.schemas import CaseSummary
+from hotline.web.sealed_http import send_sealed
 from hotline.webhooks.callbacks import CallbackRefused, apply_callback
 from hotline.webhooks.links import LinkRefused, load_signer
 
@@ -134,9 +135,13 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
                 "via": "signed link",
             },
         )
-    path = core.store.path_of(rec.stored_path)
-    return web.FileResponse(
-        path, headers={"Content-Type": rec.content_type, "Cache-Control": "no-store"}
+    return await send_sealed(
+        request,
+        core.store,
+        core.store.ref(rec),
+        size=rec.size,
+        sha256=rec.sha256,
+        headers={"Content-Type": rec.content_type, "Cache-Control": "no-store"},
     )
 
 

@@ -8,6 +8,7 @@ issuing at once end with one copy, and a case raised to ``state`` meanwhile gets
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -164,10 +165,10 @@ def _summary(number: str, case: Case, view: CaseView, tz: Any) -> bytes:
     return ("\n".join(f"{k}: {v}" for k, v in rows) + "\n").encode()
 
 
-def _pcm16(store: EvidenceStore, rec: Recording) -> tuple[BinaryIO, WavHeader]:
+def _pcm16(path: Path, rec: Recording) -> tuple[BinaryIO, WavHeader]:
     """A GSM original, decoded to 16-bit PCM (no GSM encoder exists here)."""
     pieces = []
-    with av.open(str(store.path_of(rec.stored_path)), "r") as container:
+    with av.open(str(path), "r") as container:
         for frame in container.decode(audio=0):
             pieces.append(frame.to_ndarray().reshape(-1))
     samples = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
@@ -218,7 +219,16 @@ class CopyMaker:
         tmp = self.directory / f".{name}.{uuid.uuid4().hex}.part"
         now = utcnow()
         try:
-            details = self._write(tmp, row, case, view, terms, by, now, name)
+            async with contextlib.AsyncExitStack() as stack:
+                paths = {
+                    rec.id or 0: await stack.enter_async_context(
+                        self.store.local_file(self.store.ref(rec), rec.sha256)
+                    )
+                    for rec in view.recordings
+                }
+                details = await asyncio.to_thread(
+                    self._write, tmp, row, case, view, terms, by, now, name, paths
+                )
             digest, size = sha256_file(tmp)
             async with self.db.session() as s:
                 fresh, case = await copies.get(s, row.id or 0)
@@ -264,6 +274,7 @@ class CopyMaker:
         by: Principal,
         now: Any,
         zip_name: str,
+        paths: dict[int, Path],
     ) -> dict[str, Any]:
         context = _context(case, view, terms, row.number)
         window = None
@@ -296,6 +307,7 @@ class CopyMaker:
             writer = BundleWriter(out, now.astimezone(self.settings.tz))
             try:
                 manifest_files = self._content(
+                    paths,
                     writer,
                     row,
                     case,
@@ -346,6 +358,7 @@ class CopyMaker:
 
     def _content(
         self,
+        paths: dict[int, Path],
         writer: BundleWriter,
         row: CopyRequest,
         case: Case,
@@ -362,7 +375,15 @@ class CopyMaker:
             for index, src in enumerate(sources, start=1):
                 manifest_files.append(
                     self._recording(
-                        writer, index, src, row, case, window, spans_by_recording, redactions
+                        paths[src.recording.id or 0],
+                        writer,
+                        index,
+                        src,
+                        row,
+                        case,
+                        window,
+                        spans_by_recording,
+                        redactions,
                     )
                 )
         if "transcript" in row.what and redacted_rows:
@@ -386,6 +407,7 @@ class CopyMaker:
 
     def _recording(
         self,
+        path: Path,
         writer: BundleWriter,
         index: int,
         src: _Source,
@@ -401,12 +423,12 @@ class CopyMaker:
         local = None
         if window is not None:
             local = (max(0.0, window[0] - src.offset), max(0.0, window[1] - src.offset))
-        info = inspect_file(self.store.path_of(rec.stored_path))
+        info = inspect_file(path)
         if info.codec in CODECS:
-            source: BinaryIO = self.store.open_sealed(rec.stored_path)
+            source: BinaryIO = path.open("rb")
             header = read_header(source, info.codec, info.data_offset, info.data_size)
         else:
-            source, header = _pcm16(self.store, rec)
+            source, header = _pcm16(path, rec)
         comment = (
             f"copy {row.number} of case {case.number}; made from the sealed recording "
             f"sha256 {rec.sha256}; {'personal data bleeped' if row.redacted else 'full copy'}"

@@ -21,7 +21,7 @@ def _sql(statement: str) -> TextClause:
 
 async def test_old_confidentiality_values_become_levels(db_url: str) -> None:
     cfg = alembic_config(db_url)
-    await asyncio.to_thread(command.upgrade, cfg, "0003")
+    await asyncio.to_thread(command.upgrade, cfg, "0004")
     engine = create_async_engine(db_url)
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     try:

@@ -8,7 +8,7 @@ the new default for every report, since each one has a reporter to protect;
 ``state``. Anything else also becomes ``personal``: when in doubt, protect.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 07:41:56.386004
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import hotline.store.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,8 @@ from hotline.custody.access import visible_clause
 from hotline.evidence.audit import append_audit
 from hotline.search import matching, parse_query
 from hotline.store.tables import AuditEvent, Case
-from hotline.web.keys import CORE, SEARCH
+from hotline.web.audit_words import lookup_for, worded
+from hotline.web.keys import CATALOGS, CORE, SEARCH
 from hotline.web.present import detail as case_detail_out
 from hotline.web.present import event_details, load_case, summary, transcript_infos
 from hotline.web.routing import Api, Ctx
@@ -201,21 +202,26 @@ async def unmask(ctx: Ctx) -> UnmaskOut:
     )
 
 
-def _events_out(events: list[AuditEvent], limit: int) -> AuditOut:
+async def _events_out(ctx: Ctx, s: AsyncSession, events: list[AuditEvent], limit: int) -> AuditOut:
     more = len(events) > limit
     events = events[:limit]
+    catalogs = ctx.request.app[CATALOGS]
+    lang = catalogs.choose(ctx.user.language, ctx.request.headers.get("Accept-Language"))
+    said = await worded(s, events, lookup_for(catalogs, lang), event_details)
     return AuditOut(
         events=[
             AuditEventOut(
-                seq=e.seq,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                subject=e.subject,
-                case_id=e.case_id,
-                details=event_details(e.details),
+                seq=w.event.seq,
+                at=w.event.at,
+                actor=w.event.actor,
+                action=w.event.action,
+                subject=w.event.subject,
+                case_id=w.event.case_id,
+                details=w.details,
+                text=w.text,
+                who=w.who,
             )
-            for e in events
+            for w in said
         ],
         next_before=events[-1].seq if more and events else None,
     )
@@ -250,7 +256,7 @@ async def history(ctx: Ctx) -> AuditOut:
     async with ctx.core.db.session() as s:
         view = await load_case(s, ctx.user, ctx.path("id"))
         events = await case_history(s, view)
-    return _events_out(events, len(events))
+        return await _events_out(ctx, s, events, len(events))
 
 
 @routes.route(
@@ -275,4 +281,4 @@ async def audit_trail(ctx: Ctx) -> AuditOut:
         statement = statement.where(col(AuditEvent.seq) < query.before)
     async with ctx.core.db.session() as s:
         events = list((await s.exec(statement)).all())
-    return _events_out(events, query.limit)
+        return await _events_out(ctx, s, events, query.limit)

@@ -29,6 +29,7 @@ from hotline.custody.levels import LEVELS
 from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
 from hotline.store.tables import CaseStatus
 from hotline.web.api_cases import case_history, query_cases
+from hotline.web.audit_words import lookup_for, worded
 from hotline.web.keys import CATALOGS, CORE, PRINCIPAL
 from hotline.web.present import detail, event_details, load_case, may_read_content
 from hotline.web.routing import ApiError
@@ -280,6 +281,8 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         view = await load_case(s, principal, request.match_info["id"])
         case = await detail(s, view, principal, via="page")
         events = await case_history(s, view)
+        lookup = lookup_for(request.app[CATALOGS], _language(request, principal))
+        history = await worded(s, events, lookup, event_details)
         assigned = await access.assignees(s, view.case.id or 0)
     return render(
         request,
@@ -287,7 +290,7 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         principal,
         case=case,
         content=may_read_content(principal, view.case),
-        history=[(e, event_details(e.details)) for e in events],
+        history=history,
         categories=CATEGORIES,
         editable=principal.can(Permission.CASES_WRITE),
         can_forward=principal.can(Permission.CASES_FORWARD),

@@ -345,6 +345,8 @@ class AuditEventOut(Out):
     subject: str
     case_id: int | None
     details: dict[str, Any]
+    text: str = Field(description="what happened, in words, in the reader's language")
+    who: str = Field(description="who did it, in words (a person by display name)")
 
 
 class AuditOut(Out):

@@ -451,11 +451,15 @@ function auditPage() {
     if (before) params.set("before", before);
     const data = await api("GET", "/api/audit?" + params.toString());
     for (const e of data.events) {
-      tbody.append(el("tr", {},
+      // The event in words; its code and data for whoever needs them.
+      const raw = el("details", { class: "event-data" },
+        el("summary", { text: t("js.event_data") }),
+        el("code", { class: "mono small", text: e.action + " " + JSON.stringify(e.details) }));
+      tbody.append(el("tr", { "data-action": e.action },
         el("td", { class: "mono", text: e.seq }), el("td", { class: "mono", text: localTime(e.at) }),
-        el("td", { text: e.actor }), el("td", { class: "mono", text: e.action }),
-        el("td", { text: e.case_id === null ? "" : e.case_id }),
-        el("td", { class: "mono small", text: JSON.stringify(e.details) })));
+        el("td", { class: "who", text: e.who }),
+        el("td", {}, el("span", { class: "said", text: e.text }), raw),
+        el("td", {}, e.case_id === null ? "" : el("a", { href: "/cases/" + e.case_id, text: e.case_id }))));
     }
     more.hidden = !data.next_before;
     more.onclick = () => load(data.next_before);

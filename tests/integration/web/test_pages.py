@@ -65,6 +65,33 @@ async def test_the_case_page_shows_the_transcript_and_audits_it(
     assert [v["details"]["via"] for v in views] == ["page"]
 
 
+async def test_the_processing_record_says_each_event_in_words(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    case = await open_case(rig.core, tmp_path, seed=3, segments=ZH_SEGMENTS)
+    handler = await rig.sign_in("handler")
+    zh = (await handler.get(f"/cases/{case.id}", headers={"Accept-Language": "zh-CN"}))[1]
+    page = zh.decode()
+    assert f"新建案件 {case.number}" in page and "查阅转写（第 1 版）" in page
+    assert "封存录音 call-3.wav" in page
+    assert '<td class="who">handler</td>' in page
+    # The same in English through the API, with the code and data beside the words.
+    status, body, _ = await handler.get(
+        f"/api/cases/{case.id}/history", headers={"Accept-Language": "en"}
+    )
+    assert status == 200
+    said = {e["action"]: e for e in body["events"]}
+    assert said["case.opened"]["text"] == f"opened the case {case.number}"
+    assert said["transcript.viewed"]["text"] == "read the transcript (version 1)"
+    assert said["transcript.viewed"]["who"] == "handler"
+    # The audit trail in the auditor's own language, whatever the browser says.
+    auditor = await rig.sign_in("auditor")
+    assert (await auditor.request("PATCH", "/api/account", json={"language": "zh"}))[0] == 200
+    body = (await auditor.get("/api/audit", headers={"Accept-Language": "en"}))[1]
+    texts = [e["text"] for e in body["events"]]
+    assert f"新建案件 {case.number}" in texts and "登录（来自 127.0.0.1）" in texts
+
+
 async def test_the_language_follows_the_user_then_the_browser(rig: WebRig) -> None:
     browser = await rig.sign_in("handler")
     zh = (await browser.get("/cases", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))[1]

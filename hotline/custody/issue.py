@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -219,16 +218,20 @@ class CopyMaker:
         tmp = self.directory / f".{name}.{uuid.uuid4().hex}.part"
         now = utcnow()
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                paths = {
-                    rec.id or 0: await stack.enter_async_context(
-                        self.store.local_file(self.store.ref(rec), rec.sha256)
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    paths = {
+                        rec.id or 0: await stack.enter_async_context(
+                            self.store.local_file(self.store.ref(rec), rec.sha256)
+                        )
+                        for rec in view.recordings
+                    }
+                    details = await asyncio.to_thread(
+                        self._write, tmp, row, case, view, terms, by, now, name, paths
                     )
-                    for rec in view.recordings
-                }
-                details = await asyncio.to_thread(
-                    self._write, tmp, row, case, view, terms, by, now, name, paths
-                )
+            except EvidenceError as exc:
+                await self._failed(row, by, str(exc))
+                raise
             digest, size = sha256_file(tmp)
             async with self.db.session() as s:
                 fresh, case = await copies.get(s, row.id or 0)
@@ -263,6 +266,20 @@ class CopyMaker:
                 tmp.unlink()
         assert fresh.status == CopyState.ISSUED
         return Issued(fresh, final)
+
+    async def _failed(self, row: CopyRequest, by: Principal, reason: str) -> None:
+        """No copy was made because an original cannot be trusted: that is recorded
+        (``copy.failed``) and the request stays approved, to be issued once the
+        evidence is sorted out."""
+        async with self.db.session() as s:
+            await append_audit(
+                s,
+                actor=by.actor,
+                action="copy.failed",
+                subject=f"copy:{row.id}",
+                case_id=row.case_id,
+                details={"number": row.number, "step": Step.ISSUE.value, "reason": reason},
+            )
 
     def _write(
         self,
@@ -423,6 +440,13 @@ class CopyMaker:
         local = None
         if window is not None:
             local = (max(0.0, window[0] - src.offset), max(0.0, window[1] - src.offset))
+        # A copy says which original it came from only if that original is still the
+        # sealed one: its bytes are checked against the seal before anything is read.
+        if sha256_file(path)[0] != rec.sha256:
+            raise EvidenceError(
+                f"recording {rec.id} no longer matches its seal (SHA-256 {rec.sha256[:12]}…): "
+                "no copy was made; run `hotline verify`"
+            )
         info = inspect_file(path)
         if info.codec in CODECS:
             source: BinaryIO = path.open("rb")
@@ -433,18 +457,7 @@ class CopyMaker:
             f"copy {row.number} of case {case.number}; made from the sealed recording "
             f"sha256 {rec.sha256}; {'personal data bleeped' if row.redacted else 'full copy'}"
         )
-        check = hashlib.sha256()
         with source:
-            if info.codec in CODECS:
-                # The sealed bytes are hashed as they are read: a copy says which
-                # original it came from only if that original is still the sealed one.
-                source.seek(0)
-                for block in iter(lambda: source.read(1 << 20), b""):
-                    check.update(block)
-                if check.hexdigest() != rec.sha256:
-                    raise EvidenceError(
-                        f"recording {rec.id} no longer matches its seal; run `hotline verify`"
-                    )
             facts = None
 
             def write(out: BinaryIO) -> None:

@@ -13,7 +13,7 @@ from hotline.custody import copies
 from hotline.custody.access import may_see
 from hotline.custody.copies import CopyRequestForm
 from hotline.custody.requests import Step
-from hotline.errors import CopyRefused
+from hotline.errors import CopyRefused, EvidenceError
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import sha256_file
 from hotline.store.custody import CopyRequest
@@ -182,7 +182,9 @@ async def revoke_copy(ctx: Ctx) -> CopyRequestOut:
     errors=(404, 409),
     path_params={"req": COPY_ID},
     description="Only once approved. An audit event (`copy.issued`, with the ZIP's "
-    "SHA-256); trying earlier is refused and audited (`copy.denied`).",
+    "SHA-256); trying earlier is refused and audited (`copy.denied`). An original that no "
+    "longer matches its seal makes no copy: 409, audited (`copy.failed`), the request "
+    "stays approved.",
 )
 async def issue_copy(ctx: Ctx) -> CopyRequestOut:
     await _load(ctx)
@@ -190,6 +192,8 @@ async def issue_copy(ctx: Ctx) -> CopyRequestOut:
         issued = await ctx.core.copies.issue(ctx.path("req"), by=ctx.user)
     except CopyRefused as exc:
         raise await _refused(ctx, Step.ISSUE, exc) from None
+    except EvidenceError as exc:  # recorded as copy.failed; the request stays approved
+        raise ApiError(409, str(exc)) from None
     async with ctx.core.db.session() as s:
         row, case = await copies.get(s, issued.row.id or 0)
     return _out(row, case)

@@ -222,3 +222,42 @@ async def test_no_copy_of_a_state_case_and_a_full_copy_needs_its_reason(
     assert status == 200 and req["status"] == "revoked"
     assert (await handler.get(f"/api/copies/{req['id']}/download"))[0] == 409
     assert rig.core.copies.path_of_name(req["zip_name"]).exists()
+
+
+async def test_an_original_that_no_longer_matches_its_seal_makes_no_copy(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    from hotline.store.tables import Recording
+
+    case = await open_case(rig.core, tmp_path, seed=3, segments=SEGMENTS)
+    handler, head = await rig.sign_in("handler"), await rig.sign_in("head")
+    req = (await handler.request("POST", f"/api/cases/{case.id}/copies", json=REQUEST))[1]
+    assert (await head.request("POST", f"/api/copies/{req['id']}/approve", json={}))[0] == 200
+    async with rig.core.db.session() as s:
+        original = (
+            await s.exec(select(Recording).where(col(Recording.call_id) == case.call_id))
+        ).one()
+    sealed = rig.core.store.path_of(original.stored_path)
+    raw = bytearray(sealed.read_bytes())
+    mode = sealed.stat().st_mode
+    sealed.chmod(0o644)
+    raw[-100] ^= 0x40  # one sample changed behind the store's back
+    sealed.write_bytes(bytes(raw))
+    try:
+        status, body, _ = await handler.request("POST", f"/api/copies/{req['id']}/issue")
+        assert status == 409 and "no longer matches its seal" in body["error"], body
+        assert "hotline verify" in body["error"]
+        failed = [e for e in await _actions(rig) if e.action == "copy.failed"]
+        assert len(failed) == 1 and failed[0].actor == "user:handler"
+        assert failed[0].details["number"] == req["number"]
+        assert "no longer matches its seal" in failed[0].details["reason"]
+        after = (await handler.get(f"/api/copies/{req['id']}"))[1]
+        assert after["status"] == "approved" and after["zip_name"] is None
+        assert not list(rig.core.copies.directory.glob("*"))  # nothing half-made is left
+    finally:
+        raw[-100] ^= 0x40
+        sealed.write_bytes(bytes(raw))
+        sealed.chmod(mode)
+    # The original restored (from a backup, say), the same request is issued.
+    status, body, _ = await handler.request("POST", f"/api/copies/{req['id']}/issue")
+    assert status == 200 and body["status"] == "issued"

@@ -65,9 +65,7 @@ async def test_the_case_page_shows_the_transcript_and_audits_it(
     assert [v["details"]["via"] for v in views] == ["page"]
 
 
-async def test_the_processing_record_says_each_event_in_words(
-    rig: WebRig, tmp_path: Path
-) -> None:
+async def test_the_processing_record_says_each_event_in_words(rig: WebRig, tmp_path: Path) -> None:
     case = await open_case(rig.core, tmp_path, seed=3, segments=ZH_SEGMENTS)
     handler = await rig.sign_in("handler")
     zh = (await handler.get(f"/cases/{case.id}", headers={"Accept-Language": "zh-CN"}))[1]

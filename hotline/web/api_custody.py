@@ -1,17 +1,27 @@
 """A case's confidentiality under ``/api/cases/{id}``: the level (set by the head with a
-reason) and the handlers assigned to a ``state`` case."""
+reason), the handlers assigned to a ``state`` case, and the terms marked for redaction
+in its copies."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.auth.roles import Permission
-from hotline.custody import access
+from hotline.cases import CaseView, transcript_json
+from hotline.custody import access, marks
+from hotline.custody.marks import MarkForm
 from hotline.store.tables import Case
 from hotline.web.api_cases import CASE_ID, CASE_READERS
-from hotline.web.present import load_case
+from hotline.web.present import load_case, may_read_content
 from hotline.web.routing import Api, ApiError, Ctx
-from hotline.web.schemas_custody import AssigneeIn, AssigneeOut, CustodyOut, LevelIn
+from hotline.web.schemas_custody import (
+    AssigneeIn,
+    AssigneeOut,
+    CustodyOut,
+    LevelIn,
+    MarkOut,
+    MarksOut,
+)
 
 routes = Api()
 
@@ -120,3 +130,76 @@ async def unassign(ctx: Ctx) -> CustodyOut:
         if not await access.unassign(s, view.case, ctx.path("username"), actor=ctx.user.actor):
             raise ApiError(404, f"{ctx.path('username')} is not assigned to this case")
         return await _out(s, view.case)
+
+
+MARK_ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+
+
+async def _marked_case(ctx: Ctx, s: AsyncSession) -> tuple[CaseView, list[str]]:
+    """The case, for those who may read its transcript; and the transcript's texts."""
+    view = await load_case(s, ctx.user, ctx.path("id"))
+    if not may_read_content(ctx.user, view.case):
+        raise ApiError(403, "marks are made on the transcript, which this role may not read")
+    body = transcript_json(view)
+    return view, [seg["text"] for seg in body["segments"]] if body else []
+
+
+@routes.route(
+    "GET",
+    "/api/cases/{id}/redaction-marks",
+    summary="Terms marked for redaction in the case's copies",
+    tag="custody",
+    allow={Permission.COPIES_REQUEST},
+    response=MarksOut,
+    errors=(404,),
+    path_params={"id": CASE_ID},
+    description="Withdrawn marks too (`active`: false), with how often the latest "
+    "transcript has each term.",
+)
+async def redaction_marks(ctx: Ctx) -> MarksOut:
+    async with ctx.core.db.session() as s:
+        view, texts = await _marked_case(ctx, s)
+        rows = await marks.listing(s, view.case.id or 0)
+    return MarksOut(marks=[MarkOut.model_validate(marks.as_json(r, texts)) for r in rows])
+
+
+@routes.route(
+    "POST",
+    "/api/cases/{id}/redaction-marks",
+    summary="Mark a term of the transcript for redaction in copies",
+    tag="custody",
+    allow={Permission.COPIES_REQUEST},
+    body=MarkForm,
+    response=MarkOut,
+    status=201,
+    errors=(404,),
+    path_params={"id": CASE_ID},
+    description="Redacted (text and audio) in every copy issued from now on, like the "
+    "personal data found by itself. Marking a term that is marked already gives that "
+    "mark back. An audit event (`redaction.marked`) that does not hold the term.",
+)
+async def mark_term(ctx: Ctx) -> MarkOut:
+    form = await ctx.body(MarkForm)
+    async with ctx.core.db.session() as s:
+        view, texts = await _marked_case(ctx, s)
+        row, _made = await marks.mark(s, view.case, form, actor=ctx.user.actor)
+        return MarkOut.model_validate(marks.as_json(row, texts))
+
+
+@routes.route(
+    "DELETE",
+    "/api/cases/{id}/redaction-marks/{mark}",
+    summary="Withdraw a redaction mark",
+    tag="custody",
+    allow={Permission.COPIES_REQUEST},
+    response=MarkOut,
+    errors=(404,),
+    path_params={"id": CASE_ID, "mark": MARK_ID},
+    description="Kept, with who withdrew it and when; copies issued after leave the term "
+    "alone. An audit event (`redaction.withdrawn`).",
+)
+async def withdraw_mark(ctx: Ctx) -> MarkOut:
+    async with ctx.core.db.session() as s:
+        view, texts = await _marked_case(ctx, s)
+        row = await marks.withdraw(s, view.case, int(ctx.path("mark")), actor=ctx.user.actor)
+        return MarkOut.model_validate(marks.as_json(row, texts))

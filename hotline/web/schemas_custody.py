@@ -34,6 +34,23 @@ class CustodyOut(Out):
     )
 
 
+class MarkOut(Out):
+    """A term marked for redaction in the case's copies."""
+
+    id: int
+    term: str
+    marked_by: str = Field(description="the actor who marked it, as the audit trail names them")
+    marked_at: datetime
+    withdrawn_by: str | None
+    withdrawn_at: datetime | None
+    active: bool = Field(description="redacted in copies issued from now on")
+    occurrences: int = Field(description="how often the latest transcript has it")
+
+
+class MarksOut(Out):
+    marks: list[MarkOut]
+
+
 class CopyRequestOut(Out):
     """A copy request as every listing shows it: the party's ID number masked."""
 

@@ -261,3 +261,62 @@ async def test_an_original_that_no_longer_matches_its_seal_makes_no_copy(
     # The original restored (from a backup, say), the same request is issued.
     status, body, _ = await handler.request("POST", f"/api/copies/{req['id']}/issue")
     assert status == 200 and body["status"] == "issued"
+
+
+async def test_terms_a_handler_marks_are_redacted_in_later_copies(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    case = await open_case(rig.core, tmp_path, seed=4, segments=SEGMENTS)
+    handler, head = await rig.sign_in("handler"), await rig.sign_in("head")
+    marks_url = f"/api/cases/{case.id}/redaction-marks"
+    for bad in ("", " 金", "……", "金河\n水泥", "x" * 201):
+        status, body, _ = await handler.request("POST", marks_url, json={"term": bad})
+        assert status == 400, (bad, body)
+    for role in ("auditor", "admin", "operator"):
+        other = await rig.sign_in(role)
+        assert (await other.request("POST", marks_url, json={"term": "金河"}))[0] == 403, role
+        assert (await other.get(marks_url))[0] == 403, role
+    status, made, _ = await handler.request("POST", marks_url, json={"term": " 金河水泥厂 "})
+    assert status == 201 and made["term"] == "金河水泥厂" and made["active"] is True
+    assert made["occurrences"] == 1 and made["marked_by"] == "user:handler"
+    again = (await head.request("POST", marks_url, json={"term": "金河水泥厂"}))[1]
+    assert again["id"] == made["id"]  # one mark per term, whoever marks it again
+    unused = (await handler.request("POST", marks_url, json={"term": "红星化工"}))[1]
+    assert unused["occurrences"] == 0
+
+    async def issue() -> dict[str, object]:
+        req = (await handler.request("POST", f"/api/cases/{case.id}/copies", json=REQUEST))[1]
+        assert (await head.request("POST", f"/api/copies/{req['id']}/approve", json={}))[0] == 200
+        issued = (await handler.request("POST", f"/api/copies/{req['id']}/issue"))[1]
+        data = (await handler.get(f"/api/copies/{req['id']}/download"))[1]
+        checked = bundle.verify(io.BytesIO(data))
+        assert checked.ok and checked.manifest is not None
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            text = z.read("transcript.txt").decode()
+        return {"text": text, "manifest": checked.manifest, "issued": issued}
+
+    first = await issue()
+    assert "金河水泥厂" not in str(first["text"]) and "［已删除］" in str(first["text"])
+    manifest = first["manifest"]
+    assert isinstance(manifest, dict)
+    bleeps = [r for r in manifest["redactions"] if r["kind"] == "marked" and "start" in r]
+    # The word "金河水泥厂。" (3.2–4.0 s) is a tone, with the usual margin.
+    assert [(b["start"], b["end"]) for b in bleeps] == [(2.95, 4.25)]
+
+    status, withdrawn, _ = await handler.request("DELETE", f"{marks_url}/{made['id']}")
+    assert status == 200 and withdrawn["active"] is False
+    assert withdrawn["withdrawn_by"] == "user:handler"
+    assert (await handler.request("DELETE", f"{marks_url}/99999"))[0] == 404
+    listed = (await handler.get(marks_url))[1]["marks"]
+    assert [(m["term"], m["active"]) for m in listed] == [("金河水泥厂", False), ("红星化工", True)]
+    second = await issue()
+    assert "金河水泥厂" in str(second["text"])  # withdrawn: the next copy keeps it
+
+    events = await _actions(rig)
+    marked = [e for e in events if e.action in ("redaction.marked", "redaction.withdrawn")]
+    assert [e.action for e in marked] == [
+        "redaction.marked",
+        "redaction.marked",
+        "redaction.withdrawn",
+    ]
+    assert "金河水泥厂" not in str([e.details for e in events])  # the term stays out

@@ -88,6 +88,9 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     "revoke_copy": ("POST", "/api/copies/999/revoke", {"comment": "no"}, HEAD),
     "issue_copy": ("POST", "/api/copies/999/issue", None, HANDLING),
     "download_copy": ("GET", "/api/copies/999/download", None, HANDLING),
+    "redaction_marks": ("GET", "/api/cases/{other}/redaction-marks", None, HANDLING),
+    "mark_term": ("POST", "/api/cases/{other}/redaction-marks", {"term": "x"}, HANDLING),
+    "withdraw_mark": ("DELETE", "/api/cases/{other}/redaction-marks/999", None, HANDLING),
 }
 
 # What the operator may do with the case of a call they took, and may not do with

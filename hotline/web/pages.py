@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 
 import jinja2
@@ -24,10 +24,13 @@ from pydantic import ValidationError
 from hotline.auth import sessions, users
 from hotline.auth.roles import Permission, Principal, Role
 from hotline.casework import CATEGORIES
-from hotline.custody import access
+from hotline.custody import access, copies
+from hotline.custody.access import may_see
+from hotline.custody.copies import IdType
 from hotline.custody.levels import LEVELS
+from hotline.custody.requests import CopyState
 from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
-from hotline.store.tables import CaseStatus
+from hotline.store.tables import Case, CaseStatus
 from hotline.web.api_cases import case_history, query_cases
 from hotline.web.audit_words import lookup_for, worded
 from hotline.web.keys import CATALOGS, CORE, PRINCIPAL
@@ -44,6 +47,8 @@ _ENV = jinja2.Environment(
 )
 
 PageHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+ID_TYPES: tuple[str, ...] = get_args(IdType)
+COPY_STATES: tuple[str, ...] = tuple(state.value for state in CopyState)
 
 
 def _language(request: web.Request, principal: Principal | None) -> str:
@@ -107,6 +112,8 @@ def _nav(principal: Principal | None, path: str) -> list[tuple[str, str, bool]]:
         items.append(("/cases", "nav.cases"))
     elif principal.can(Permission.CASES_READ_OWN):
         items.append(("/cases", "nav.my_cases"))
+    if principal.can_any(Permission.COPIES_REQUEST, Permission.COPIES_APPROVE):
+        items.append(("/copies", "nav.copies"))
     if principal.can(Permission.AUDIT_READ):
         items.append(("/audit", "nav.audit"))
     items.append(("/account", "nav.account"))
@@ -284,6 +291,9 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         lookup = lookup_for(request.app[CATALOGS], _language(request, principal))
         history = await worded(s, events, lookup, event_details)
         assigned = await access.assignees(s, view.case.id or 0)
+        requests = None
+        if principal.can_any(Permission.COPIES_REQUEST, Permission.COPIES_APPROVE):
+            requests = [r.json() for r in await copies.listing(s, case_id=view.case.id)]
     return render(
         request,
         "case.html",
@@ -298,6 +308,35 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         can_set_level=principal.can(Permission.CONFIDENTIALITY_SET),
         levels=LEVELS,
         assignees=assigned,
+        copy_requests=requests,
+        can_request_copy=principal.can(Permission.COPIES_REQUEST),
+        id_types=ID_TYPES,
+    )
+
+
+@page(Permission.COPIES_REQUEST, Permission.COPIES_APPROVE)
+async def copies_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    """Copy requests of every case the user may see: the head decides here, handlers
+    issue and download."""
+    status = request.query.get("status", "")
+    status = status if status in COPY_STATES else ""
+    async with request.app[CORE].db.session() as s:
+        rows = await copies.listing(s, limit=500)
+        shown = []
+        for item in rows:
+            case = await s.get(Case, item.row.case_id)
+            if case is not None and await may_see(s, principal, case):
+                shown.append(item.json())
+    counts = {state: sum(1 for r in shown if r["status"] == state) for state in COPY_STATES}
+    return render(
+        request,
+        "copies.html",
+        principal,
+        requests=[r for r in shown if not status or r["status"] == status],
+        chosen=status,
+        counts=counts,
+        states=COPY_STATES,
+        total=len(shown),
     )
 
 
@@ -340,6 +379,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/live", live_page)
     app.router.add_get("/cases", cases_page)
     app.router.add_get("/cases/{id}", case_page)
+    app.router.add_get("/copies", copies_page)
     app.router.add_get("/audit", audit_page)
     app.router.add_get("/account", account_page)
     app.router.add_post("/account", account_submit)

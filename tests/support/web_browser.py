@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 FLAGS = [
@@ -39,3 +39,21 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+def watch(page: Page, errors: list[str]) -> None:
+    """Collect the page's script errors and console errors into ``errors``."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+
+async def sign_in(page: Page, base: str, name: str, password: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=username]", name)
+    await page.fill("input[name=password]", password)
+    await page.click("#login-form button[type=submit]")

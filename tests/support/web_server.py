@@ -65,13 +65,22 @@ class WebRig:
     runner: web.AppRunner
     browsers: list[Browser] = field(default_factory=list)
 
-    async def add_user(self, name: str, role: str, password: str = PASSWORD) -> None:
+    async def add_user(
+        self, name: str, role: str, password: str = PASSWORD, *, display_name: str = ""
+    ) -> None:
         """A user row with the Argon2id hash of ``password`` (hashed once per test run:
         each hash costs half a second of CPU on a busy machine, by design)."""
         if password not in _HASHES:
             _HASHES[password] = await users.hash_password(password)
         async with self.core.db.session() as s:
-            s.add(User(username=name, role=Role(role), password_hash=_HASHES[password]))
+            s.add(
+                User(
+                    username=name,
+                    role=Role(role),
+                    password_hash=_HASHES[password],
+                    display_name=display_name,
+                )
+            )
 
     async def token(self, role: str, name: str | None = None) -> str:
         made = await tokens.create(self.core.db, name or f"{role}-token", role, actor="test")

@@ -423,6 +423,10 @@ function casePage() {
     });
   }
 
+  redactionMarks(caseId, list);
+  copyRequestForm(caseId);
+  copyActions();
+
   const forward = document.getElementById("forward");
   if (forward) {
     forward.addEventListener("click", async () => {
@@ -437,6 +441,127 @@ function casePage() {
         say(status, t("js.error", { message: error.message }), true);
       }
     });
+  }
+}
+
+// --- copies for a party: marked terms, requests and their steps ---------------------
+
+// Terms the handler marks on the transcript are redacted in every later copy. A word
+// selected in the transcript fills the input.
+function redactionMarks(caseId, transcript) {
+  const form = document.getElementById("mark-form");
+  const list = document.getElementById("mark-list");
+  if (!form || !list) return;
+  const status = document.getElementById("mark-status");
+  const input = form.elements.namedItem("term");
+  function show(data) {
+    list.replaceChildren();
+    if (!data.marks.length) list.append(el("li", { class: "muted", text: t("js.marks.none") }));
+    for (const mark of data.marks) {
+      const item = el("li", { "data-mark": mark.id, class: mark.active ? "mark" : "mark withdrawn" },
+        el("span", { class: "term", text: mark.term }), " ",
+        el("span", { class: "muted small", text: t("js.marks.occurrences", { n: mark.occurrences }) + " · " +
+          t("js.marks.by", { who: mark.marked_by.replace(/^user:/, "") }) }), " ");
+      if (mark.active) {
+        const button = el("button", { type: "button", class: "link withdraw", text: t("js.marks.withdraw") });
+        button.addEventListener("click", () => withdraw(mark.id));
+        item.append(button);
+      } else {
+        item.append(el("span", { class: "muted small", text: t("js.marks.withdrawn") }));
+      }
+      list.append(item);
+    }
+  }
+  const url = `/api/cases/${caseId}/redaction-marks`;
+  async function withdraw(id) {
+    try {
+      await api("DELETE", `${url}/${id}`);
+      show(await api("GET", url));
+    } catch (error) {
+      say(status, t("js.error", { message: error.message }), true);
+    }
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", url, { term: input.value.trim() });
+      input.value = "";
+      say(status, t("js.saved"));
+      show(await api("GET", url));
+    } catch (error) {
+      say(status, t("js.error", { message: error.message }), true);
+    }
+  });
+  if (transcript) {
+    transcript.addEventListener("mouseup", () => {
+      const chosen = String(window.getSelection() || "").trim();
+      if (chosen.length >= 2 && chosen.length <= 200 && !chosen.includes("\n")) input.value = chosen;
+    });
+  }
+  api("GET", url).then(show).catch((error) => say(status, t("js.error", { message: error.message }), true));
+}
+
+// "m:ss" or seconds; "" is no value; NaN when it is neither.
+function seconds(text) {
+  const value = text.trim();
+  if (!value) return null;
+  const match = /^(\d{1,4})(?::([0-5]\d))?$/.exec(value);
+  if (!match) return NaN;
+  return match[2] === undefined ? Number(match[1]) : Number(match[1]) * 60 + Number(match[2]);
+}
+
+function copyRequestForm(caseId) {
+  const form = document.getElementById("copy-form");
+  if (!form) return;
+  const status = document.getElementById("copy-form-status");
+  const reason = document.getElementById("full-reason");
+  for (const radio of form.querySelectorAll("input[name=kind]")) {
+    radio.addEventListener("change", () => { reason.hidden = form.elements.namedItem("kind").value !== "full"; });
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (name) => form.elements.namedItem(name).value.trim();
+    const what = [...form.querySelectorAll("input[name=what]:checked")].map((box) => box.value);
+    const start = seconds(value("range_start")), end = seconds(value("range_end"));
+    if (Number.isNaN(start) || Number.isNaN(end)) return say(status, t("js.copy.bad_time"), true);
+    if (!what.length) return say(status, t("js.copy.no_part"), true);
+    const full = form.elements.namedItem("kind").value === "full";
+    const body = {
+      party_name: value("party_name"), party_id_type: value("party_id_type"),
+      party_id_number: value("party_id_number"), purpose: value("purpose"), what, full,
+    };
+    if (full) body.full_reason = value("full_reason");
+    if (start !== null || end !== null) { body.range_start = start ?? 0; body.range_end = end; }
+    try {
+      const made = await api("POST", `/api/cases/${caseId}/copies`, body);
+      say(status, t("js.copy.recorded", { number: made.number }));
+      location.reload();
+    } catch (error) {
+      say(status, t("js.error", { message: error.message }), true);
+    }
+  });
+}
+
+// The steps of a request (approve, refuse, issue, revoke): each button names its step;
+// the server decides whether this person may take it.
+function copyActions() {
+  for (const box of document.querySelectorAll("article.copy-request[data-copy]")) {
+    const message = box.querySelector(".copy-message");
+    for (const button of box.querySelectorAll("button[data-step]")) {
+      button.addEventListener("click", async () => {
+        const step = button.dataset.step;
+        const comment = button.parentElement.querySelector("input[name=comment]");
+        const body = step === "issue" ? undefined : { comment: comment ? comment.value.trim() : "" };
+        for (const other of box.querySelectorAll("button[data-step]")) other.disabled = true;
+        try {
+          await api("POST", `/api/copies/${box.dataset.copy}/${step}`, body);
+          location.reload();
+        } catch (error) {
+          for (const other of box.querySelectorAll("button[data-step]")) other.disabled = false;
+          say(message, t("js.error", { message: error.message }), true);
+        }
+      });
+    }
   }
 }
 
@@ -467,6 +592,6 @@ function auditPage() {
   load().catch((error) => tbody.append(el("tr", {}, el("td", { class: "error", text: error.message }))));
 }
 
-const pages = { live: livePage, case: casePage, audit: auditPage };
+const pages = { live: livePage, case: casePage, copies: copyActions, audit: auditPage };
 const page = pages[document.body.dataset.page];
 if (page) page();

@@ -14,6 +14,7 @@ PAGES = {
     "/cases": {"operator", "handler", "supervisor", "head", "auditor", "admin"},
     "/cases/{case}": {"handler", "supervisor", "head", "auditor", "admin"},
     "/audit": {"auditor", "supervisor", "head", "admin"},
+    "/copies": {"handler", "supervisor", "head"},
     "/account": {"operator", "handler", "supervisor", "head", "auditor", "admin"},
 }
 

@@ -8,9 +8,13 @@ from pathlib import Path
 
 from hotline.auth.roles import Role
 from hotline.casework import CATEGORIES
+from hotline.custody.copies import PARTS
 from hotline.custody.levels import LEVELS
+from hotline.custody.redact_text import Kind
+from hotline.custody.requests import CopyState
 from hotline.store.tables import CaseStatus
 from hotline.web.i18n import Catalogs, from_accept_language
+from hotline.web.pages import ID_TYPES
 
 WEB = Path(__file__).resolve().parents[3] / "hotline" / "web"
 
@@ -29,6 +33,8 @@ def _used_keys() -> set[str]:
     keys |= {f"status.{s.value}" for s in CaseStatus} | {f"js.status.{s.value}" for s in CaseStatus}
     keys |= {f"category.{c}" for c in ("", *CATEGORIES)}
     keys |= {f"js.{state}" for state in ("ringing", "answered", "ended")}
+    keys |= {f"copy.status.{s.value}" for s in CopyState} | {f"copy.id_type.{t}" for t in ID_TYPES}
+    keys |= {f"copy.part.{p}" for p in PARTS} | {f"copy.found.{k.value}" for k in Kind}
     return keys
 
 

@@ -96,7 +96,10 @@ def emitted_actions() -> set[str]:
                     if passed_on:
                         assert isinstance(expr, ast.Name), where
                         name = expr.id
-                        assert name in params or name in keyword_only, where
+                        assert name in params or name in keyword_only, (
+                            f"{where}: cannot tell which actions {name} can be; write the "
+                            "action as a literal, or pass on a parameter named action"
+                        )
                         forwarders.setdefault(
                             fn.name, params.index(name) if name in params else None
                         )

@@ -19,6 +19,7 @@ from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
 from hotline.evidence.verify import verify as run_verify
 from hotline.intake import TRANSCRIBE, IngestResult
+from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
 from hotline.store.tables import Job, JobStatus, Recording
 
@@ -325,5 +326,10 @@ async def doctor(settings: Settings) -> int:
         line(True, "speech model", model.model_id)
     except HotlineError as exc:
         line(False, "speech model", str(exc))
+    try:
+        for check in await recordings_checks(settings, core.db):
+            line(check.ok, check.what, check.detail)
+    except HotlineError as exc:
+        line(False, "pbx recordings", str(exc))
     await core.close()
     return EXIT_OK if not failures else EXIT_CHECK

@@ -101,8 +101,9 @@ class Settings(BaseModel):
     asterisk_recordings: Path | None = None
     """Directory where Asterisk's MixMonitor writes, as this machine sees it."""
     asterisk_recordings_pbx_path: str | None = None
-    """The same directory as the PBX names it, when it differs (default
-    ``/var/spool/asterisk/monitor``)."""
+    """The same directory as Asterisk names it, when that differs from
+    ``asterisk_recordings`` (a share mounted under another path here); unset, the PBX is
+    taken to name it exactly as ``asterisk_recordings`` does."""
     ami_mixmonitor_grace: float = Field(default=3.0, gt=0)
     """An answered hotline call with no MixMonitor after this long gets one started
     by hotline (and a ``call.unrecorded`` incident if that fails)."""

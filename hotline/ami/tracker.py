@@ -186,6 +186,7 @@ class Tracker(TrackerState):
         self._maybe_forget(call)
         if group.origin == "message":
             return NOTHING  # the caller hung up before leaving a message
+        self.missing += 1
         detail = f"recording {key} ({file.leg}) cannot be picked up: {reason}"
         return [
             Incident(

@@ -18,6 +18,7 @@ def replay_config(sim: AMISimulator, recordings: Path, **changes: object) -> AMI
     """The settings a deployment has, with file polling and reconnects made quick."""
     settings: dict[str, object] = {
         "recordings_dir": recordings,
+        "pbx_recordings_dir": sim.pbx_monitor,  # the simulated PBX's name for it
         "reconnect_min": 0.05,
         "reconnect_max": 0.2,
         "file_poll_interval": 0.02,

@@ -24,6 +24,9 @@ and behaves like the lab Asterisk did:
   ``Record()`` (``RECORDED_FILE``). What the capture client's own ``MixMonitor`` action
   caused is left out of the replay: a client's ``MixMonitor`` action starts it again,
   under the client's file names, with the captured audio;
+* ``pbx_monitor`` moves the PBX's recordings directory: the replayed events name it
+  instead of ``/var/spool/asterisk/monitor`` (a dialplan whose ``HOTLINE_RECDIR`` is
+  another directory);
 * ``drop()`` cuts every connection, ``send_raw()`` sends any bytes, ``stop_listening()``
   / ``resume_listening()`` refuse and accept new connections.
 """
@@ -82,7 +85,7 @@ class _Recorder:
         self.closed = False
         self.name = PurePosixPath(pbx_path).name
         assert sim.recordings_dir is not None
-        self.path = sim.recordings_dir / PurePosixPath(pbx_path).relative_to(PBX_MONITOR)
+        self.path = sim.recordings_dir / PurePosixPath(pbx_path).relative_to(sim.pbx_monitor)
         self.started = started
         self.written = 0
         self.target: float | None = sim.durations.get(self.name, KNOWN_DURATIONS.get(self.name))
@@ -160,6 +163,7 @@ class AMISimulator:
         mixmonitor: str = "succeed",
         mixmonitor_events_first: bool = True,
         silent: frozenset[str] = frozenset(),
+        pbx_monitor: str = PBX_MONITOR,
     ) -> None:
         self.scenario = scenario
         self.recordings_dir = recordings_dir
@@ -171,6 +175,7 @@ class AMISimulator:
         self.mixmonitor_events_first = mixmonitor_events_first
         self.silent = silent
         """Actions (lower-case names) left unanswered, as a hung Asterisk would."""
+        self.pbx_monitor = pbx_monitor
         self.state = PBXState()
         self.actions: list[Message] = []
         """Every action a client sent, in order."""
@@ -274,6 +279,8 @@ class AMISimulator:
         for t, message in rx_messages(self.scenario):
             if message.action_id is not None or self._by_lab_action(message, lab):
                 continue
+            if self.pbx_monitor != PBX_MONITOR:
+                message = _moved(message, self.pbx_monitor)
             if chunks and chunks[-1][0] == t:
                 chunks[-1][1].append(message)
             else:
@@ -467,6 +474,11 @@ class AMISimulator:
             ):
                 return captured
         return None
+
+
+def _moved(message: Message, monitor: str) -> Message:
+    """``message`` with the recordings directory it names moved to ``monitor``."""
+    return Message([(key, value.replace(PBX_MONITOR, monitor)) for key, value in message.headers])
 
 
 def _option_files(options: str) -> list[tuple[str, str]]:

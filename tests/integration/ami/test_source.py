@@ -21,7 +21,7 @@ from hotline.calls import (
     RecordingStarted,
 )
 from tests.integration.ami.conftest import Collector, eventually
-from tests.support.ami_captures import wav_bytes
+from tests.support.ami_captures import PBX_MONITOR, wav_bytes
 from tests.support.ami_simulator import AMISimulator
 
 SPEED = 12.0
@@ -33,6 +33,7 @@ TOLERANCE = 2.0  # the intake's default recording_tolerance_seconds
 def config(sim: AMISimulator, recordings: Path, **changes: object) -> AMIConfig:
     settings: dict[str, object] = {
         "recordings_dir": recordings,
+        "pbx_recordings_dir": PBX_MONITOR,  # the simulated PBX's name for ``recordings``
         "mixmonitor_grace": 8.0,  # the lab dialplan starts MixMonitor 5.25 s after answer
         "reconnect_min": 0.05,
         "reconnect_max": 0.2,

@@ -269,7 +269,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
 async def list_cases(
     session: AsyncSession,
     *,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
     status: str | None = None,
     category: str | None = None,
@@ -279,8 +279,9 @@ async def list_cases(
     before_id: int | None = None,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Case]:
-    """Newest first. ``before_id`` pages by id (steady while cases arrive); ``where``
-    adds conditions such as a full-text match (``hotline.search.matching``)."""
+    """Newest first (``limit=None``: all of them). ``before_id`` pages by id (steady
+    while cases arrive); ``where`` adds conditions such as a full-text match
+    (``hotline.search.matching``)."""
     query = select(Case).order_by(col(Case.id).desc()).limit(limit).offset(offset)
     if status:
         query = query.where(col(Case.status) == status)

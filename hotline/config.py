@@ -11,6 +11,7 @@ May import: ``hotline.errors``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ from pydantic import (
 from hotline.errors import ConfigError
 
 ENV_PREFIX = "HOTLINE_"
+_NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG"})
+"""``HOTLINE_*`` variables that are no setting but are read all the same."""
 
 
 def _host_port(value: str) -> str:
@@ -323,6 +326,19 @@ class Settings(BaseModel):
 
 def _env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per ``HOTLINE_*`` variable that names no setting (a typo, or a setting
+    another version has): the environment is otherwise read silently, so say it."""
+    env = os.environ if environ is None else environ
+    known = {_env_name(field) for field in Settings.model_fields} | _NOT_SETTINGS
+    lines = []
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a setting of this hotline and is ignored{hint}")
+    return lines
 
 
 def load_settings(

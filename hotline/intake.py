@@ -41,7 +41,7 @@ from hotline.config import Settings
 from hotline.errors import RecordingRejected
 from hotline.evidence.audio import AudioInfo, inspect_file
 from hotline.evidence.audit import append_audit
-from hotline.evidence.files import EvidenceStore, Staged
+from hotline.evidence.files import EvidenceStore, Sealed, Staged
 from hotline.jobs import JobQueue
 from hotline.phone import to_e164
 from hotline.store.db import Database
@@ -100,7 +100,7 @@ class Intake:
             dup = await self._reoffered(staged, path, actor)
             if dup is not None:
                 return dup
-            relative = await asyncio.to_thread(self.store.seal, staged)
+            sealed = await self.store.seal(staged)
         finally:
             self.store.discard(staged)
         call = Call(
@@ -126,9 +126,7 @@ class Intake:
                     subject=f"call:{call.id}",
                     details={"caller": caller, "file": path.name},
                 )
-                return await self._attach(
-                    s, call, staged, relative, info, original=path.name, actor=actor
-                )
+                return await self._attach(s, call, sealed, info, original=path.name, actor=actor)
         except IntegrityError:
             # Another process imported the same file between our check and our insert.
             dup = await self._reoffered(staged, path, actor)
@@ -274,7 +272,7 @@ class Intake:
             dup = await self._reoffered(staged, fact.path, actor, call=fact.call_id)
             if dup is not None:
                 return dup
-            relative = await asyncio.to_thread(self.store.seal, staged)
+            sealed = await self.store.seal(staged)
         finally:
             self.store.discard(staged)
         async with self.db.session() as s:
@@ -294,8 +292,7 @@ class Intake:
             result = await self._attach(
                 s,
                 call,
-                staged,
-                relative,
+                sealed,
                 info,
                 original=fact.path.name,
                 actor=actor,
@@ -374,8 +371,7 @@ class Intake:
         self,
         s: AsyncSession,
         call: Call,
-        staged: Staged,
-        relative: str,
+        sealed: Sealed,
         info: AudioInfo,
         *,
         original: str,
@@ -388,9 +384,9 @@ class Intake:
         """Recording row, draft case (if the call has none), transcription job, audit."""
         assert call.id is not None
         rec = Recording(
-            sha256=staged.sha256,
-            size=staged.size,
-            stored_path=relative,
+            sha256=sealed.sha256,
+            size=sealed.size,
+            stored_path=sealed.key,
             content_type=info.content_type,
             codec=info.codec,
             sample_rate=info.sample_rate,

@@ -211,18 +211,19 @@ async def test_unrecorded_incident_is_kept(core: Hotline) -> None:
     assert inc.kind == "call.unrecorded" and inc.call_id == call.id
 
 
-def test_store_refuses_to_overwrite_evidence(core: Hotline, tmp_path: Path) -> None:
+async def test_store_refuses_to_overwrite_evidence(core: Hotline, tmp_path: Path) -> None:
     """Sealing never replaces a file: a sealed name with other bytes is an alarm."""
     src = tmp_path / "a.wav"
     src.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
     staged = core.store.stage(src)
-    relative = core.store.seal(staged)
-    sealed = core.store.path_of(relative)
+    first = await core.store.seal(staged)
+    assert not first.reused and first.ref.version is None
+    sealed = core.store.path_of(first.key)
     os.chmod(sealed, 0o644)
     with sealed.open("r+b") as fh:
         fh.seek(100)
         fh.write(b"\xff")
     again = core.store.stage(src)
     with pytest.raises(Exception, match="exists with different content"):
-        core.store.seal(again)
+        await core.store.seal(again)
     assert not list((core.store.root / ".incoming").iterdir())

@@ -263,6 +263,7 @@ def stack(engine: Engine, images: Images, tmp_path: Path) -> Iterator[Stack]:
     password = secrets.token_hex(16)
     settings = {
         "HOTLINE_IMAGE": images.hotline,
+        "BASE_IMAGE": images.base,
         "POSTGRES_PASSWORD": password,
         "HOTLINE_WORKERS": "2",
         "HTTP_PORT": str(http),
@@ -283,13 +284,18 @@ def stack(engine: Engine, images: Images, tmp_path: Path) -> Iterator[Stack]:
     env_file.write_text("\n".join(lines) + "\n")
 
     database = f"postgresql+asyncpg://hotline:{password}@127.0.0.1:{pg}/hotline"
-    on_host = {"network_mode": "host", "environment": {"HOTLINE_DATABASE_URL": database}}
+    on_host = {
+        "network_mode": "host",
+        "build": {"network": "host"},
+        "environment": {"HOTLINE_DATABASE_URL": database},
+    }
     override = {
         "services": {
             "migrate": on_host,
             "worker": on_host,
             "hotline": {
                 "network_mode": "host",
+                "build": {"network": "host"},
                 "environment": {
                     "HOTLINE_DATABASE_URL": database,
                     "HOTLINE_HTTP": f"127.0.0.1:{http}",
@@ -326,8 +332,13 @@ def stack(engine: Engine, images: Images, tmp_path: Path) -> Iterator[Stack]:
 
 
 def test_the_stack_turns_a_report_into_a_case_that_survives_a_restart(
-    stack: Stack, english_report: Path
+    stack: Stack, engine: Engine, images: Images, english_report: Path
 ) -> None:
+    # What `docker compose build` makes from the compose file is the image built above.
+    built = _inspect(engine, images.hotline)["Id"]
+    stack.compose("build", timeout=900)
+    assert _inspect(engine, images.hotline)["Id"] == built
+
     stack.up()
     (hotline,) = stack.containers("hotline")
     workers = stack.containers("worker")

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +71,7 @@ def find_tools() -> Tools:
         raise Unavailable("dockerd and debootstrap need root")
     found = {name: shutil.which(name) for name in ("dockerd", "docker-compose", "debootstrap")}
     missing = [name for name, path in found.items() if path is None]
-    docker = _client_beside(found["dockerd"]) if found["dockerd"] else None
+    docker = _client_beside(found["dockerd"]) if found["dockerd"] else shutil.which("docker")
     if docker is None:
         missing.append("docker")
     if missing:
@@ -99,7 +99,9 @@ def _version(program: str, *args: str) -> str:
 
 
 @contextmanager
-def _exclusive(lock_path: Path, wait: float) -> Iterator[None]:
+def _exclusive(lock_path: Path, wait: float, on_busy: Callable[[], None]) -> Iterator[int]:
+    """Hold ``lock_path``; yield its descriptor (an engine inherits it, so the lock lasts
+    as long as the engine, even when the test process is killed)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as fh:
         deadline = time.monotonic() + wait
@@ -108,19 +110,37 @@ def _exclusive(lock_path: Path, wait: float) -> Iterator[None]:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                on_busy()
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{lock_path} stayed locked for {wait:.0f} s") from None
                 time.sleep(1.0)
         try:
-            yield
+            yield fh.fileno()
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 class Engine:
     """One ``dockerd``: ``docker`` and ``docker-compose`` commands against its socket."""
 
-    def __init__(self, tools: Tools, data_root: Path, run_dir: Path) -> None:
+    def __init__(
+        self, tools: Tools, data_root: Path, run_dir: Path, *, pid: int | None = None
+    ) -> None:
         self.tools = tools
         self.data_root = data_root
         self.run_dir = run_dir
@@ -128,6 +148,8 @@ class Engine:
         self.socket = run_dir / "docker.sock"
         self.log = run_dir / "dockerd.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.pid = pid
+        """dockerd's process id (one of an earlier run's, to stop it)."""
 
     @property
     def host(self) -> str:
@@ -150,7 +172,7 @@ class Engine:
         self.docker("volume", "prune", "--force")
         self.docker("network", "prune", "--force")
 
-    def start(self, timeout: float = 90.0) -> None:
+    def start(self, timeout: float = 90.0, keep_fds: Sequence[int] = ()) -> None:
         config = self.run_dir / "daemon.json"
         config.write_text("{}\n")  # nothing from /etc/docker/daemon.json
         self.data_root.mkdir(parents=True, exist_ok=True)
@@ -173,8 +195,14 @@ class Engine:
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                pass_fds=tuple(keep_fds),
             )
+        self.pid = self._proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -200,6 +228,13 @@ class Engine:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=30)
+        elif self._proc is None and self.pid is not None and _alive(self.pid):
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            if _alive(self.pid):
+                os.kill(self.pid, signal.SIGKILL)
         for pid in self._leftover_processes():
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -213,11 +248,7 @@ class Engine:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if mine in cmdline:
+            if mine in _cmdline(int(entry.name)):
                 found.append(int(entry.name))
         return found
 
@@ -312,23 +343,45 @@ def running_engine(tools: Tools, *, lock_wait: float = 1200.0) -> Iterator[Engin
     version = _version(tools.dockerd, "--version")
     key = hashlib.sha256(version.encode()).hexdigest()[:12]
     data_root = DOCKER_CACHE / f"engine-{key}"
-    with _exclusive(DOCKER_CACHE / f"engine-{key}.lock", lock_wait):
+    state = DOCKER_CACHE / f"engine-{key}.json"
+    with _exclusive(
+        DOCKER_CACHE / f"engine-{key}.lock", lock_wait, lambda: _end_orphan(tools, state)
+    ) as lock_fd:
         # Short: a unix socket's path must fit in 108 bytes.
         run_dir = Path(tempfile.mkdtemp(prefix="hl-dockerd-", dir="/tmp"))
         engine = Engine(tools, data_root, run_dir)
         try:
             try:
-                engine.start()
+                engine.start(keep_fds=[lock_fd])
             except Unavailable:
                 # A data root left broken by a killed run: start once more on a fresh one.
                 engine.stop()
                 shutil.rmtree(data_root, ignore_errors=True)
-                engine.start()
+                engine.start(keep_fds=[lock_fd])
+            state.write_text(
+                json.dumps({"owner": os.getpid(), "dockerd": engine.pid, "run_dir": str(run_dir)})
+            )
             engine.remove_leftovers()
             yield engine
         finally:
             engine.stop()
+            state.unlink(missing_ok=True)
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _end_orphan(tools: Tools, state: Path) -> None:
+    """Stop the engine of a test process that is gone (killed): it holds the lock still."""
+    try:
+        recorded = json.loads(state.read_text())
+        owner, pid, run_dir = int(recorded["owner"]), int(recorded["dockerd"]), recorded["run_dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if _alive(owner) or str(run_dir).encode() not in _cmdline(pid):
+        return  # a run in progress, or an engine that is not the recorded one
+    data_root = state.with_suffix("")
+    Engine(tools, data_root, Path(run_dir), pid=pid).stop()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    state.unlink(missing_ok=True)
 
 
 def standin_base_image(engine: Engine) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
 from hotline.config import Settings
+from hotline.custody.issue import CopyMaker
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
@@ -40,7 +41,7 @@ class Hotline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
-        self.store = EvidenceStore(settings.evidence_dir)
+        self.store = EvidenceStore.from_settings(settings)
         self.queue = JobQueue(
             self.db,
             QueueConfig(
@@ -63,6 +64,11 @@ class Hotline:
         if self._key is None:
             self._key = InstallationKey.load_or_create(self.settings.signing_key_path)
         return self._key
+
+    @property
+    def copies(self) -> CopyMaker:
+        """Makes and keeps the copies of evidence that requests were approved for."""
+        return CopyMaker(self.settings, self.db, self.store, self.key)
 
     async def on_fact(self, fact: CallFact) -> None:
         """Where the call sources send their facts: live view first, then the store.
@@ -92,7 +98,7 @@ class Hotline:
 
     async def open(self, *, migrate: bool | None = None) -> None:
         """Check the schema (migrating the embedded SQLite by itself) and the store."""
-        self.store.open()
+        await self.store.open()
         _ = self.key
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from hotline.evidence.chain import GENESIS, canonical, link_hash
-from hotline.evidence.files import EvidenceStore, sha256_file
+from hotline.evidence.files import EvidenceStore
 from hotline.store.db import Database
 from hotline.store.tables import AuditEvent, Recording
 
@@ -81,12 +81,8 @@ Progress = Callable[[int], None]
 
 
 def _check(store: EvidenceStore, rec: Recording) -> tuple[Recording, str | None, int]:
-    path = store.path_of(rec.stored_path)
-    try:
-        digest, size = sha256_file(path)
-    except FileNotFoundError:
-        return rec, None, 0
-    return rec, digest, size
+    state = store.inspect(store.ref(rec))
+    return rec, state.sha256, state.size
 
 
 async def verify_recordings(

@@ -46,12 +46,14 @@ class Call(SQLModel, table=True):
 
 
 class Recording(SQLModel, table=True):
-    """A sealed recording: the bytes sit in the evidence store under their SHA-256."""
+    """A sealed recording of one call: the bytes sit in the evidence store under their
+    SHA-256. Identical bytes from another call (or another leg of the same call) are
+    another recording, of that call, pointing to the same stored file."""
 
     __tablename__ = "recordings"
 
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(max_length=64, unique=True)
+    sha256: str = Field(max_length=64, index=True)
     size: int
     stored_path: str = Field(max_length=255)
     """Relative to the evidence store's root."""
@@ -111,7 +113,9 @@ class Case(SQLModel, table=True):
     operator: str = Field(default="", max_length=128, index=True)
     handler: str = Field(default="", max_length=128)
     # art. 18 confidentiality, art. 20 long-term preservation
-    confidentiality: str = Field(default="normal", max_length=16)
+    confidentiality: str = Field(default="personal", max_length=16)
+    """``normal``, ``personal`` (the reporter is protected: every report's default),
+    ``commercial`` or ``state`` (``hotline.custody.levels``)."""
     long_term: bool = False
     long_term_reason: str = Field(default="", max_length=255)
     # the main case system's view of it

@@ -34,6 +34,7 @@ from hotline.web.schemas import (
     TranscriptQuery,
     VersionsOut,
 )
+from hotline.web.sealed_http import send_sealed
 
 routes = Api()
 
@@ -107,14 +108,19 @@ async def recording(ctx: Ctx) -> web.StreamResponse:
                 action="recording.downloaded" if query.download else "recording.played",
                 subject=f"recording:{rec.id}",
                 case_id=view.case.id,
-                details={"sha256": rec.sha256, "range": range_header[:64]},
+                # An internal access by this user; copies for anyone outside the agency
+                # go through copy requests (art. 17).
+                details={"sha256": rec.sha256, "range": range_header[:64], "access": "internal"},
             )
     headers = {"Content-Type": rec.content_type, "Cache-Control": "no-store"}
     if query.download:
         headers["Content-Disposition"] = (
             f'attachment; filename="{view.case.number}-{rec.sequence + 1}.wav"'
         )
-    return web.FileResponse(ctx.core.store.path_of(rec.stored_path), headers=headers)
+    store = ctx.core.store
+    return await send_sealed(
+        ctx.request, store, store.ref(rec), size=rec.size, sha256=rec.sha256, headers=headers
+    )
 
 
 @routes.route(

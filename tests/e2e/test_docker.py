@@ -130,7 +130,9 @@ def test_the_image_runs_hotline_unprivileged_with_its_model_and_no_compiler(
             f"\n[docker] images ready in {images.seconds:.0f} s; "
             f"{images.hotline}: {size / 1e6:.0f} MB ({size / 2**20:.0f} MiB)"
         )
-    assert size < 1_200_000_000
+    # Not a budget for each dependency: a guard against a gross mistake, such as the
+    # build stage's toolchain or a GPU build of a library in the runtime image.
+    assert size < 1_500_000_000
 
 
 def _free_ports(count: int) -> list[int]:

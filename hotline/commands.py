@@ -18,8 +18,9 @@ from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
 from hotline.evidence.verify import verify as run_verify
 from hotline.intake import TRANSCRIBE, IngestResult
+from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
-from hotline.store.tables import Job, JobStatus, Recording
+from hotline.store.tables import Case, Job, JobStatus, Recording
 
 EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
 
@@ -165,15 +166,29 @@ def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = Tr
         print(f"    {_job_state(case)}")
 
 
-async def cases(settings: Settings, *, status: str | None, limit: int, as_json: bool) -> int:
+async def cases(settings: Settings, *, status: str | None, limit: int | None, as_json: bool) -> int:
+    """The newest ``limit`` cases (``None``: all); says on stderr when there are more."""
     core = Hotline(settings)
     await core.open()
     try:
         async with core.db.session() as s:
-            views = await load_views(s, await list_cases(s, limit=limit, status=status))
+            found = await list_cases(s, limit=limit, status=status)
+            views = await load_views(s, found)
+            total = len(found)
+            if limit is not None and total == limit:
+                query = select(func.count()).select_from(Case)
+                if status:
+                    query = query.where(col(Case.status) == status)
+                total = int((await s.exec(query)).one())
         data = [case_json(v) for v in views]
     finally:
         await core.close()
+    if total > len(data):
+        print(
+            f"hotline: the newest {len(data)} of {total} cases are listed; "
+            "--limit N or --all for more",
+            file=sys.stderr,
+        )
     if as_json:
         _print_json(data)
     elif not data:
@@ -316,5 +331,10 @@ async def doctor(settings: Settings) -> int:
         line(True, "speech model", model.model_id)
     except HotlineError as exc:
         line(False, "speech model", str(exc))
+    try:
+        for pbx in await recordings_checks(settings, core.db):
+            line(pbx.ok, pbx.what, pbx.detail)
+    except HotlineError as exc:
+        line(False, "pbx recordings", str(exc))
     await core.close()
     return EXIT_OK if not failures else EXIT_CHECK

@@ -11,6 +11,7 @@ May import: ``hotline.errors``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ from pydantic import (
 from hotline.errors import ConfigError
 
 ENV_PREFIX = "HOTLINE_"
+_NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG"})
+"""``HOTLINE_*`` variables that are no setting but are read all the same."""
 
 
 def _host_port(value: str) -> str:
@@ -101,8 +104,9 @@ class Settings(BaseModel):
     asterisk_recordings: Path | None = None
     """Directory where Asterisk's MixMonitor writes, as this machine sees it."""
     asterisk_recordings_pbx_path: str | None = None
-    """The same directory as the PBX names it, when it differs (default
-    ``/var/spool/asterisk/monitor``)."""
+    """The same directory as Asterisk names it, when that differs from
+    ``asterisk_recordings`` (a share mounted under another path here); unset, the PBX is
+    taken to name it exactly as ``asterisk_recordings`` does."""
     ami_mixmonitor_grace: float = Field(default=3.0, gt=0)
     """An answered hotline call with no MixMonitor after this long gets one started
     by hotline (and a ``call.unrecorded`` incident if that fails)."""
@@ -327,6 +331,19 @@ class Settings(BaseModel):
 
 def _env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per ``HOTLINE_*`` variable that names no setting (a typo, or a setting
+    another version has): the environment is otherwise read silently, so say it."""
+    env = os.environ if environ is None else environ
+    known = {_env_name(field) for field in Settings.model_fields} | _NOT_SETTINGS
+    lines = []
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a setting of this hotline and is ignored{hint}")
+    return lines
 
 
 def load_settings(

@@ -19,12 +19,14 @@ from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.evidence.keys import InstallationKey
+from hotline.evidence.pending import PendingSeals
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, QueueConfig
 from hotline.live import LiveFeed
 from hotline.sources import Source, build_sources
 from hotline.store.db import Database
 from hotline.store.tables import Case
+from hotline.store.types import utcnow
 from hotline.transcription import TranscriptionService
 from hotline.webhooks.dispatch import DeliveryService
 from hotline.webhooks.endpoints import sync_from_settings
@@ -40,7 +42,7 @@ class Hotline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
-        self.store = EvidenceStore.from_settings(settings)
+        self.store = EvidenceStore.from_settings(settings, PendingSeals(self.db))
         self.queue = JobQueue(
             self.db,
             QueueConfig(
@@ -97,6 +99,10 @@ class Hotline:
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)
         await sync_from_settings(self.db, self.settings)
+        for orphan in await self.store.reconcile():
+            await self.intake.record_incident(
+                Incident(kind=IncidentKind.ORPHANED, at=utcnow(), detail=orphan.describe())
+            )
 
     async def close(self) -> None:
         await self.delivery.close()

@@ -20,6 +20,7 @@ from hotline.store.delivery import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from hotline.store.nodes import NodeLease, PendingSeal
 from hotline.store.tables import (
     AuditEvent,
     Call,
@@ -48,6 +49,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginFailure",
+    "NodeLease",
+    "PendingSeal",
     "Recording",
     "ServerSecret",
     "Transcript",

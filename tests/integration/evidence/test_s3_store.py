@@ -233,3 +233,47 @@ async def test_a_bucket_without_object_lock_is_refused(
     allowed = Hotline(make_settings(**s3_settings(seaweed, bucket, evidence_allow_unlocked=True)))
     await allowed.open(migrate=True)
     await allowed.close()
+
+
+async def test_verify_names_objects_not_held_as_recorded(
+    seaweed: Seaweed, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from hotline.evidence.verify import verify
+
+    src = tmp_path / "call.wav"
+    src.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
+    # A lab bucket without Object Lock: the object is stored, but nothing holds it.
+    bucket = seaweed.bucket(locked=False)
+    seaweed.client().put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    lab = Hotline(make_settings(**s3_settings(seaweed, bucket, evidence_allow_unlocked=True)))
+    await lab.open(migrate=True)
+    try:
+        rec = (await lab.intake.ingest_file(src, caller="1")).recording
+        assert rec.retain_until is None
+        report = await verify(lab.db, lab.store)
+        assert [p.problem for p in report.recordings] == ["unlocked"]
+        assert "lock mode is no lock" in (report.recordings[0].detail or "")
+    finally:
+        await lab.close()
+
+
+async def test_verify_compares_the_retention_with_the_database(
+    core: tuple[Hotline, str], tmp_path: Path
+) -> None:
+    from hotline.evidence.verify import verify
+
+    hotline, _ = core
+    src = tmp_path / "call.wav"
+    src.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
+    rec = (await hotline.intake.ingest_file(src, caller="1")).recording
+    assert (await verify(hotline.db, hotline.store)).ok
+    async with hotline.db.session() as s:
+        row = await s.get(Recording, rec.id)
+        assert row is not None and row.retain_until is not None
+        row.retain_until = row.retain_until + timedelta(days=400)
+        s.add(row)
+    report = await verify(hotline.db, hotline.store, concurrency=2)
+    assert [p.problem for p in report.recordings] == ["unlocked"]
+    assert "the recording says" in (report.recordings[0].detail or "")

@@ -175,6 +175,10 @@ class Settings(BaseModel):
     job_backoff_seconds: float = Field(default=5.0, ge=0)
     """First retry delay of a failed job; doubles per attempt (with jitter)."""
     job_poll_seconds: float = Field(default=0.5, gt=0)
+    leader_lease_seconds: float = Field(default=15.0, ge=1, le=600)
+    """With several ``hotline serve`` nodes, one follows the PBX (``HOTLINE_AMI_URL``)
+    while it holds a lease in the database; a node that dies is replaced within this
+    long plus a third of it."""
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     """On SIGINT/SIGTERM, how long in-flight work may finish before it is left for
     another worker to reclaim."""

@@ -178,3 +178,20 @@ async def test_killed_between_upload_and_commit_leaves_one_recording(
             await db.close()
         verify = hotline(["verify"], cli_env)
         assert verify.returncode == 0, verify.stdout
+
+
+def test_serve_refuses_a_bucket_that_could_lose_evidence(
+    cli_env: dict[str, str], seaweed: Seaweed
+) -> None:
+    cli_env.update(seaweed.env(seaweed.bucket(locked=False)))
+    serve = hotline(["serve"], cli_env, timeout=60)
+    assert serve.returncode == 1
+    line = serve.stderr.strip().splitlines()[-1]
+    assert line.startswith("hotline: error: the evidence bucket")
+    assert "hotline could delete evidence from it, so it will not start" in line
+    assert "HOTLINE_EVIDENCE_ALLOW_UNLOCKED" in line and "Traceback" not in serve.stderr
+    doctor = hotline(["doctor"], cli_env)
+    assert doctor.returncode == 1
+    assert "FAIL  evidence store   Object Lock not configured: evidence could be deleted" in (
+        doctor.stdout
+    )

@@ -139,11 +139,12 @@ async def test_killed_between_upload_and_commit_leaves_one_recording(
 
             async with asyncio.timeout(60):
                 await _until(uploaded)
-            waiting = await blocker.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE relation = 'recordings'::regclass "
-                "AND NOT granted"
-            )
-            assert waiting >= 1  # its commit is queued behind our lock
+                # Its insert of the recording now waits behind our lock.
+                while not await blocker.fetchval(  # noqa: ASYNC110
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'recordings'::regclass "
+                    "AND NOT granted"
+                ):
+                    await asyncio.sleep(0.1)
             proc.send_signal(signal.SIGKILL)
             async with asyncio.timeout(10):
                 await proc.wait()

@@ -277,3 +277,24 @@ async def test_verify_compares_the_retention_with_the_database(
     report = await verify(hotline.db, hotline.store, concurrency=2)
     assert [p.problem for p in report.recordings] == ["unlocked"]
     assert "the recording says" in (report.recordings[0].detail or "")
+
+
+async def test_two_calls_with_identical_bytes_share_one_object(
+    core: tuple[Hotline, str], seaweed: Seaweed, tmp_path: Path
+) -> None:
+    """Each call keeps its own recording; the bucket keeps the bytes once, so verify
+    sees no second version of the key."""
+    from hotline.evidence.verify import verify
+
+    hotline, bucket = core
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
+    b.write_bytes(a.read_bytes())
+    first = await hotline.intake.ingest_file(a, caller="13800138000")
+    second = await hotline.intake.ingest_file(b, caller="13900139000")
+    assert not second.duplicate and second.case.id != first.case.id
+    assert second.recording.object_version == first.recording.object_version
+    versions = seaweed.client().list_object_versions(Bucket=bucket, Prefix="hotline/")
+    assert len(versions["Versions"]) == 1
+    report = await verify(hotline.db, hotline.store)
+    assert report.ok and report.recordings_checked == 2 and not report.unclaimed

@@ -14,6 +14,9 @@ import signal
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+
+from sqlmodel import col, select
 
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
@@ -124,9 +127,41 @@ class Hotline:
                 continue
             lease = Lease(self.db, "asterisk", self.node_id, settings.leader_lease_seconds)
             sources.append(
-                LeadingSource("asterisk", lambda: asterisk_source(settings, self.on_fact), lease)
+                LeadingSource(
+                    "asterisk",
+                    lambda: asterisk_source(settings, self.on_fact),
+                    lease,
+                    prepare=self.share_pbx_ledger,
+                )
             )
         return sources
+
+    async def share_pbx_ledger(self) -> None:
+        """Before following the PBX, note in this node's ledger the PBX recordings that
+        any node sealed in the past week, so the orphan scan of a new leader does not
+        offer the previous leader's files again (MixMonitor writes one flat directory:
+        a file's name is its place in it)."""
+        from hotline.ami.pickup import FileLedger
+        from hotline.store.tables import Call, Recording
+
+        since = utcnow() - timedelta(days=7)
+        async with self.db.session() as s:
+            rows = (
+                await s.exec(
+                    select(Recording.original_name, Recording.details)
+                    .join(Call, col(Call.id) == col(Recording.call_id))
+                    .where(col(Call.source) == "asterisk", col(Recording.sealed_at) >= since)
+                )
+            ).all()
+        ledger = FileLedger(self.settings.data_dir / "asterisk-recordings.seen")
+
+        def note() -> None:
+            for name, details in rows:
+                size = str(details.get("file_bytes", ""))
+                if name and size.isdigit():
+                    ledger.add(name, int(size))
+
+        await asyncio.to_thread(note)
 
     def live_relay(self) -> LiveRelay | None:
         """Live calls and events shared with the other nodes (PostgreSQL only)."""

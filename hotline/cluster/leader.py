@@ -146,9 +146,18 @@ class LeadingSource:
     """A call source that runs only on the node holding its lease; a fresh instance at
     each election, so it starts as after a restart (adopting calls in progress)."""
 
-    def __init__(self, name: str, make: Callable[[], Role], lease: Lease) -> None:
+    def __init__(
+        self,
+        name: str,
+        make: Callable[[], Role],
+        lease: Lease,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """``prepare`` runs at each election before the role starts (bring this node's
+        state up to what the previous leader did)."""
         self.name = name
         self._make = make
+        self._prepare = prepare
         self._current: Role | None = None
         self.leadership = Leadership(lease, self._begin, self._end)
 
@@ -163,6 +172,8 @@ class LeadingSource:
         return self._current
 
     async def _begin(self) -> None:
+        if self._prepare is not None:
+            await self._prepare()
         source = self._make()
         self._current = source
         await source.start()

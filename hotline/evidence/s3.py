@@ -18,18 +18,15 @@ on-premise endpoint needs no wildcard DNS.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from hotline.errors import ConfigError, EvidenceError
+from hotline.errors import EvidenceError
 from hotline.evidence.backend import (
     BackendCheck,
     ObjectRef,
@@ -40,100 +37,25 @@ from hotline.evidence.backend import (
     StoredVersion,
 )
 from hotline.evidence.hashing import sha256_stream
+from hotline.evidence.s3_client import (
+    S3Location,
+    S3Options,
+    error_code,
+    make_client,
+    object_sha256,
+    sha256_b64,
+)
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
 
+__all__ = ["COMPLIANCE", "S3Backend", "S3Location", "S3Options", "make_client"]
+
 log = logging.getLogger(__name__)
 
 COMPLIANCE = "COMPLIANCE"
-_MIB = 1 << 20
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"}
-
-
-@dataclass(frozen=True, slots=True)
-class S3Location:
-    bucket: str
-    prefix: str
-    """Empty, or ending in ``/``."""
-
-    @classmethod
-    def parse(cls, url: str) -> S3Location:
-        parts = urlsplit(url)
-        if parts.scheme != "s3" or not parts.netloc:
-            raise ConfigError(f"expected s3://BUCKET/PREFIX, got {url!r}")
-        prefix = parts.path.strip("/")
-        return cls(parts.netloc, f"{prefix}/" if prefix else "")
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
-
-
-@dataclass(frozen=True, slots=True)
-class S3Options:
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    allow_unlocked: bool = False
-    """Run on a bucket without Object Lock (tests, a lab): evidence could be deleted."""
-    multipart_threshold: int = 64 * _MIB
-    part_size: int = 16 * _MIB
-    max_connections: int = 32
-
-
-def make_client(options: S3Options) -> S3Client:
-    """A boto3 S3 client: path-style, bounded retries and timeouts; credentials, region
-    and endpoint from ``options`` or boto3's standard chain (``AWS_*`` variables)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 5, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=60,
-        max_pool_connections=options.max_connections,
-        # We send the SHA-256 ourselves; no extra CRC on every request.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-    )
-    session = boto3.session.Session()
-    client: S3Client = session.client(
-        "s3",
-        endpoint_url=options.endpoint_url,
-        region_name=options.region or "us-east-1",
-        aws_access_key_id=options.access_key_id,
-        aws_secret_access_key=options.secret_access_key,
-        config=config,
-    )
-    return client
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def _b64(sha256: str) -> str:
-    return base64.b64encode(binascii.unhexlify(sha256)).decode()
-
-
-def _object_sha256(head: dict[str, Any]) -> str | None:
-    """The whole object's SHA-256 as the server checked it (single part), else as we
-    recorded it in the metadata (multipart)."""
-    checksum = head.get("ChecksumSHA256")
-    if isinstance(checksum, str) and "-" not in checksum:
-        try:
-            return base64.b64decode(checksum).hex()
-        except (binascii.Error, ValueError):
-            return None
-    meta = head.get("Metadata") or {}
-    value = meta.get("sha256")
-    return value if isinstance(value, str) else None
 
 
 class S3Backend:
@@ -166,7 +88,7 @@ class S3Backend:
         return EvidenceError(f"sealed recording {ref} is missing from {self.location}")
 
     def _error(self, what: str, exc: Exception) -> EvidenceError:
-        code = _code(exc) or type(exc).__name__
+        code = error_code(exc) or type(exc).__name__
         return EvidenceError(f"{what} in {self.location}: {code}: {exc}")
 
     # --- the bucket -------------------------------------------------------------------
@@ -185,7 +107,7 @@ class S3Backend:
             conf = self.client.get_object_lock_configuration(Bucket=bucket)
             lock = conf.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled", "")
         except ClientError as exc:
-            if _code(exc) not in {
+            if error_code(exc) not in {
                 "ObjectLockConfigurationNotFoundError",
                 "NoSuchObjectLockConfiguration",
             }:
@@ -253,12 +175,12 @@ class S3Backend:
                 Bucket=self.location.bucket, Key=full, ChecksumMode="ENABLED"
             )
         except ClientError as exc:
-            if _code(exc) not in _MISSING:
+            if error_code(exc) not in _MISSING:
                 raise self._error(f"cannot look up {key}", exc) from exc
             head = None
         except BotoCoreError as exc:
             raise self._error(f"cannot look up {key}", exc) from exc
-        if head is not None and _object_sha256(dict(head)) == sha256:
+        if head is not None and object_sha256(dict(head)) == sha256:
             return ObjectRef(key, head.get("VersionId")), head.get("ObjectLockRetainUntilDate")
         # The newest version is not ours (or is a delete marker): look at the others.
         for version in self.versions(key):
@@ -273,7 +195,7 @@ class S3Backend:
                 )
             except (BotoCoreError, ClientError):
                 continue
-            if _object_sha256(dict(head)) == sha256:
+            if object_sha256(dict(head)) == sha256:
                 return ObjectRef(key, version.version), head.get("ObjectLockRetainUntilDate")
         return None
 
@@ -307,7 +229,7 @@ class S3Backend:
                 else:
                     version = self._put_multipart(key, source, sha256, lock, progress)
             except ClientError as exc:
-                if _code(exc) in {"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"}:
+                if error_code(exc) in {"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"}:
                     raise EvidenceError(
                         f"the object store received other bytes than {source.name} "
                         f"(SHA-256 {sha256}) and refused them; nothing was sealed"
@@ -326,7 +248,7 @@ class S3Backend:
                 Key=self._full(key),
                 Body=body,
                 ContentLength=size,
-                ChecksumSHA256=_b64(sha256),
+                ChecksumSHA256=sha256_b64(sha256),
                 ContentType="audio/wav",
                 Metadata={"sha256": sha256},
                 **lock,
@@ -396,7 +318,7 @@ class S3Backend:
         try:
             self.client.put_object_legal_hold(**args, LegalHold={"Status": "ON" if on else "OFF"})
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in _MISSING:
                 raise EvidenceError(
                     f"sealed recording {ref} is missing from {self.location}"
                 ) from exc
@@ -425,7 +347,7 @@ class S3Backend:
         try:
             return dict(self.client.get_object(**args))
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in _MISSING:
                 raise EvidenceError(
                     f"sealed recording {ref} is missing from {self.location}"
                 ) from exc
@@ -464,7 +386,7 @@ class S3Backend:
         try:
             self.client.head_object(**args)
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in _MISSING:
                 return False
             raise self._error(f"cannot look up {ref}", exc) from exc
         return True

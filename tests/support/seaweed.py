@@ -113,7 +113,9 @@ class Seaweed:
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
                 "-master.telemetry=false",
-                "-volume.max=50",
+                "-volume.max=2000",
+                # Each bucket is a collection with volumes of its own: keep them small.
+                "-master.volumeSizeLimitMB=64",
             ],
             cwd=self.root,  # security.toml is read from the working directory
             stdout=log,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from hotline.store.accounts import ApiToken, LoginFailure, User, WebSession
 from hotline.store.casework import CallIntake, CaseSearch
+from hotline.store.custody import CaseAssignment, CopyRequest, RedactionMark
 from hotline.store.db import Database
 from hotline.store.delivery import (
     CallbackReceipt,
@@ -40,8 +41,10 @@ __all__ = [
     "CallIntake",
     "CallbackReceipt",
     "Case",
+    "CaseAssignment",
     "CaseSearch",
     "CaseStatus",
+    "CopyRequest",
     "Database",
     "Delivery",
     "DeliveryStatus",
@@ -52,6 +55,7 @@ __all__ = [
     "NodeLease",
     "PendingSeal",
     "Recording",
+    "RedactionMark",
     "ServerSecret",
     "Transcript",
     "User",

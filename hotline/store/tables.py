@@ -118,7 +118,9 @@ class Case(SQLModel, table=True):
     operator: str = Field(default="", max_length=128, index=True)
     handler: str = Field(default="", max_length=128)
     # art. 18 confidentiality, art. 20 long-term preservation
-    confidentiality: str = Field(default="normal", max_length=16)
+    confidentiality: str = Field(default="personal", max_length=16)
+    """``normal``, ``personal`` (the reporter is protected: every report's default),
+    ``commercial`` or ``state`` (``hotline.custody.levels``)."""
     long_term: bool = False
     long_term_reason: str = Field(default="", max_length=255)
     # the main case system's view of it

@@ -4,7 +4,7 @@ Recordings sealed before this revision keep ``object_version`` and ``retain_unti
 empty: they are in the local directory, which has neither.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 07:47:35.482176
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import hotline.store.types
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -247,7 +247,12 @@ async def verify(settings: Settings, *, as_json: bool) -> int:
             from tqdm import tqdm
 
             bar = tqdm(total=int(total), unit="B", unit_scale=True, desc="verifying", leave=False)
-        report = await run_verify(core.db, core.store, progress=bar.update if bar else None)
+        report = await run_verify(
+            core.db,
+            core.store,
+            progress=bar.update if bar else None,
+            concurrency=settings.evidence_verify_concurrency,
+        )
         if bar is not None:
             bar.close()
     finally:
@@ -263,12 +268,22 @@ async def verify(settings: Settings, *, as_json: bool) -> int:
         )
         for p in report.recordings:
             if p.problem == "missing":
-                print(f"MISSING  recording {p.recording_id}: {p.path} (sealed SHA-256 {p.sha256})")
-            else:
+                where = f" {p.detail}" if p.detail else ""
+                print(
+                    f"MISSING  recording {p.recording_id}: {p.path}{where} "
+                    f"(sealed SHA-256 {p.sha256})"
+                )
+            elif p.problem == "changed":
                 print(
                     f"CHANGED  recording {p.recording_id}: {p.path} is now {p.actual_sha256}, "
                     f"sealed as {p.sha256}"
                 )
+            elif p.problem == "unlocked":
+                print(f"UNLOCKED recording {p.recording_id}: {p.path} {p.detail}")
+            else:
+                print(f"EXTRA    recording {p.recording_id}: {p.path} has {p.detail}")
+        for ref in report.unclaimed:
+            print(f"note     {ref} is stored but no recording names it")
         if (link := report.broken_link) is not None:
             print(f"BROKEN   audit chain at event {link.seq}: {link.reason}")
         print(

@@ -140,6 +140,23 @@ class Settings(BaseModel):
     """How long a signed recording link in a webhook stays valid."""
     evidence_min_free_mb: int = Field(default=1024, ge=0)
     """Below this much free space in the evidence store, health says ``degraded``."""
+    evidence_url: str | None = None
+    """Where sealed recordings are kept: unset for ``<data_dir>/evidence``, or
+    ``s3://BUCKET/PREFIX`` for an S3 bucket under Object Lock (recordings are staged in
+    ``<data_dir>/evidence`` first)."""
+    s3_endpoint_url: str | None = None
+    """The S3 server (``http://minio.lan:9000``); default ``AWS_ENDPOINT_URL``, else AWS."""
+    s3_region: str | None = None
+    """Default ``AWS_REGION``, else ``us-east-1``."""
+    s3_access_key_id: str | None = None
+    """Default ``AWS_ACCESS_KEY_ID`` (or boto3's other standard sources)."""
+    s3_secret_access_key: str | None = None
+    """Default ``AWS_SECRET_ACCESS_KEY``."""
+    evidence_allow_unlocked: bool = False
+    """Start on a bucket without versioning and Object Lock, where evidence could be
+    deleted (a lab). Off: such a node refuses to start."""
+    evidence_verify_concurrency: int = Field(default=8, ge=1, le=128)
+    """Objects ``hotline verify`` re-hashes at once."""
     signing_key: Path | None = None
     """The installation's Ed25519 private key (PEM), which signs copies, disc archives
     and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
@@ -162,6 +179,10 @@ class Settings(BaseModel):
     job_backoff_seconds: float = Field(default=5.0, ge=0)
     """First retry delay of a failed job; doubles per attempt (with jitter)."""
     job_poll_seconds: float = Field(default=0.5, gt=0)
+    leader_lease_seconds: float = Field(default=15.0, ge=1, le=600)
+    """With several ``hotline serve`` nodes, one follows the PBX (``HOTLINE_AMI_URL``)
+    while it holds a lease in the database; a node that dies is replaced within this
+    long plus a third of it."""
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     """On SIGINT/SIGTERM, how long in-flight work may finish before it is left for
     another worker to reclaim."""
@@ -178,6 +199,16 @@ class Settings(BaseModel):
                 "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB, "
                 f"got {value.split('://')[0]!r}"
             )
+        return value
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("s3://") or len(value.removeprefix("s3://").split("/")[0]) < 3:
+            raise ValueError("expected s3://BUCKET/PREFIX (or unset for the data directory)")
         return value
 
     @field_validator("ami_url")

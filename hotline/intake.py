@@ -387,6 +387,8 @@ class Intake:
             sha256=sealed.sha256,
             size=sealed.size,
             stored_path=sealed.key,
+            object_version=sealed.ref.version,
+            retain_until=sealed.retain_until,
             content_type=info.content_type,
             codec=info.codec,
             sample_rate=info.sample_rate,
@@ -400,6 +402,7 @@ class Intake:
             details=details or {},
         )
         s.add(rec)
+        await self.store.settle(s, sealed)
         case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
         opened = case is None
         if case is None:
@@ -424,6 +427,7 @@ class Intake:
                 "duration": round(rec.duration, 3),
                 "codec": rec.codec,
                 "file": original,
+                **sealed.audit_details(),
             },
         )
         if opened:

@@ -138,3 +138,8 @@ def build_sources(settings: Settings, sink: FactSink) -> list[Source]:
     if settings.ami_url:
         sources.append(_Asterisk(settings, sink))
     return sources
+
+
+def asterisk_source(settings: Settings, sink: FactSink) -> Source:
+    """A fresh Asterisk source (a new leader starts one as after a restart)."""
+    return _Asterisk(settings, sink)

@@ -1,6 +1,12 @@
 """Evidence: the write-once recording store, audio checks, the audit hash chain, and
 ``verify`` (re-hash every recording, walk the chain).
 
+``EvidenceStore`` (``files``) is the one door to sealed recordings; behind it a backend
+(``backend``: the interface) keeps them: ``local`` (a directory, the embedded default)
+or ``s3`` (a bucket under Object Lock, COMPLIANCE mode). ``pending`` remembers seals
+in flight so an object stored without its recording is found after a crash;
+``versions`` holds verify's pure decisions about locks and extra versions.
+
 Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
 in this package overwrites or deletes a sealed file or an audit event.
 

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = sub.add_parser("cases", help="list cases, newest first")
     cases.add_argument("--status", help="only cases in this status (draft, forwarded, …)")
+    cases.add_argument(
+        "--preserved", action="store_true", help="only cases flagged for long-term preservation"
+    )
     cases.add_argument("--limit", type=int, default=50)
     cases.add_argument("--json", action="store_true")
 
@@ -189,7 +192,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             )
         case "cases":
             return await commands.cases(
-                settings, status=args.status, limit=args.limit, as_json=args.json
+                settings,
+                status=args.status,
+                limit=args.limit,
+                as_json=args.json,
+                preserved=args.preserved or None,
             )
         case "case" if args.case_command == "forward":
             return await webhook_commands.forward(settings, args.id, as_json=args.json, actor=actor)

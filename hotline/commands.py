@@ -153,10 +153,13 @@ def _job_state(case: dict[str, Any]) -> str:
 
 def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = True) -> None:
     rec = case["recording"] or {}
+    kept = case.get("preservation")
+    flag = f"  [kept long-term: {kept['reason']}]" if kept else ""
     print(
         f"{case['number']}  {case['status']:<12} caller {case['caller']['number'] or '-':<16} "
         f"{_local(case['created_at'], settings)}  {rec.get('duration', 0):7.2f} s  "
         f"sha256 {rec.get('sha256', '')[:12]}…{'' if new else '  (already sealed)'}"
+        f"{flag}"
     )
     transcript = case["transcript"]
     if transcript:
@@ -166,12 +169,20 @@ def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = Tr
         print(f"    {_job_state(case)}")
 
 
-async def cases(settings: Settings, *, status: str | None, limit: int, as_json: bool) -> int:
+async def cases(
+    settings: Settings,
+    *,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    preserved: bool | None = None,
+) -> int:
     core = Hotline(settings)
     await core.open()
     try:
         async with core.db.session() as s:
-            views = await load_views(s, await list_cases(s, limit=limit, status=status))
+            found = await list_cases(s, limit=limit, status=status, preserved=preserved)
+            views = await load_views(s, found)
         data = [case_json(v) for v in views]
     finally:
         await core.close()

@@ -110,10 +110,16 @@ class Case(SQLModel, table=True):
     operator_notes: str = Field(default="", sa_type=Text)
     operator: str = Field(default="", max_length=128, index=True)
     handler: str = Field(default="", max_length=128)
-    # art. 18 confidentiality, art. 20 long-term preservation
+    # art. 18 confidentiality
     confidentiality: str = Field(default="normal", max_length=16)
-    long_term: bool = False
-    long_term_reason: str = Field(default="", max_length=255)
+    # art. 20 long-term preservation (长期保存): set and lifted only through
+    # ``hotline.archive.preservation``, never by editing the case
+    preservation_reason: str = Field(default="", max_length=32, index=True)
+    """One of the reasons of art. 20 (``hotline.archive.preservation.Reason``); empty:
+    the case is not flagged."""
+    preservation_note: str = Field(default="", max_length=500)
+    preserved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    preserved_by: str = Field(default="", max_length=128)
     # the main case system's view of it
     external_number: str = Field(default="", max_length=64)
     external_status: str = Field(default="", max_length=32)

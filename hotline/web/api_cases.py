@@ -89,6 +89,7 @@ async def _list(
             _local_midnight(query.until + timedelta(days=1), app) if query.until else None
         ),
         before_id=query.before,
+        preserved=query.preserved,
         where=where,
     )
 

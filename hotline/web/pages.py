@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
+from hotline.archive.preservation import Reason
 from hotline.auth import sessions, users
 from hotline.auth.roles import Permission, Principal, Role
 from hotline.casework import CATEGORIES
@@ -289,6 +290,9 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         editable=principal.can(Permission.CASES_WRITE),
         can_forward=principal.can(Permission.CASES_FORWARD),
         can_unmask=principal.can(Permission.CALLER_UNMASK) and case.caller.masked,
+        can_mark=principal.can(Permission.PRESERVATION_MARK),
+        can_lift=principal.can(Permission.PRESERVATION_LIFT),
+        reasons=[r.value for r in Reason],
     )
 
 

@@ -195,6 +195,16 @@ class TranscriptOut(TranscriptInfo):
     segments: list[SegmentOut]
 
 
+class PreservationOut(Out):
+    reason: Literal["party_objection", "obstruction", "mass_incident", "other"] = Field(
+        description="art. 20: the party objected, complained or petitioned; officers "
+        "obstructed or assaulted; a mass or sudden incident; other (the note says why)"
+    )
+    note: str
+    marked_at: datetime | None
+    marked_by: str
+
+
 class CaseFieldsOut(Out):
     reporter_name: str
     reporter_contact: str
@@ -211,8 +221,11 @@ class CaseFieldsOut(Out):
     operator: str
     handler: str
     confidentiality: str
-    long_term: bool
-    long_term_reason: str
+    preservation: PreservationOut | None = Field(
+        description="the long-term preservation flag (art. 20); null when not flagged"
+    )
+    long_term: bool = Field(description="whether `preservation` is set (the older name)")
+    long_term_reason: str = Field(description="the flag's note or reason (the older name)")
     external_number: str
     external_status: str
     external_stage: str
@@ -251,6 +264,9 @@ class CasesQuery(Query):
     operator: str | None = Field(None, max_length=64)
     since: date | None = Field(None, description="created on or after (local date)")
     until: date | None = Field(None, description="created on or before (local date)")
+    preserved: bool | None = Field(
+        None, description="true: only cases flagged for long-term preservation; false: none"
+    )
 
     @field_validator("since", "until", mode="before")
     @classmethod
@@ -272,6 +288,21 @@ class UnmaskOut(Out):
     caller: CallerOut
     reporter_name: str
     reporter_contact: str
+
+
+class PreservationIn(In):
+    reason: Literal["party_objection", "obstruction", "mass_incident", "other"]
+    note: str = Field("", max_length=500, description="required with `other`: why")
+
+
+class LiftIn(In):
+    reason: str = Field(min_length=2, max_length=500, description="kept in the audit trail")
+
+
+class PreservationStateOut(Out):
+    number: str
+    preservation: PreservationOut | None
+    changed: bool = Field(description="false: the case was flagged like this already")
 
 
 class RecordingQuery(Query):

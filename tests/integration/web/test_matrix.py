@@ -49,6 +49,18 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     "case_detail": ("GET", "/api/cases/{other}", None, HANDLING | {"auditor"}),
     "case_update": ("PATCH", "/api/cases/{other}", {"entity_name": "金河水泥厂"}, HANDLING),
     "unmask": ("POST", "/api/cases/{other}/unmask", {"reason": "call back"}, HANDLING),
+    "mark_preservation": (
+        "POST",
+        "/api/cases/{other}/preservation",
+        {"reason": "other", "note": ""},
+        HANDLING,
+    ),
+    "lift_preservation": (
+        "POST",
+        "/api/cases/{other}/preservation/lift",
+        {"reason": "decided"},
+        frozenset({"admin"}),  # and the head
+    ),
     "history": ("GET", "/api/cases/{other}/history", None, HANDLING | {"auditor"}),
     "audit_trail": ("GET", "/api/audit", None, AUDIT),
     "recording": ("GET", "/api/cases/{other}/recording", None, CONTENT),

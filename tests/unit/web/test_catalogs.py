@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from hotline.archive.preservation import Reason
 from hotline.auth.roles import Role
 from hotline.casework import CATEGORIES
 from hotline.store.tables import CaseStatus
@@ -28,6 +29,7 @@ def _used_keys() -> set[str]:
     keys |= {f"status.{s.value}" for s in CaseStatus} | {f"js.status.{s.value}" for s in CaseStatus}
     keys |= {f"category.{c}" for c in ("", *CATEGORIES)}
     keys |= {f"js.{state}" for state in ("ringing", "answered", "ended")}
+    keys |= {f"preservation.reason.{r.value}" for r in Reason}
     return keys
 
 

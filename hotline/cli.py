@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline import __version__, commands_accounts
+from hotline import __version__, commands_accounts, commands_custody
 from hotline.config import Settings, load_settings
 from hotline.errors import (
     ConfigError,
@@ -101,15 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("delivery_ids", nargs="*", type=int, metavar="DELIVERY_ID")
     replay.add_argument("--all-dead", action="store_true", help="every dead delivery")
 
-    verify = sub.add_parser("verify", help="re-hash every recording and check the audit chain")
-    verify.add_argument("--json", action="store_true")
-
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
     db_sub.add_parser("status", help="show the schema revision")
 
     commands_accounts.add_parsers(sub)
+    commands_custody.add_parsers(sub)
 
     sub.add_parser("doctor", help="check settings, database, evidence store and model")
     return p
@@ -204,8 +202,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.case_show(settings, args.id, as_json=args.json)
         case "webhooks":
             return await webhook_commands.run(settings, args, actor=actor)
-        case "verify":
-            return await commands.verify(settings, as_json=args.json)
+        case "verify" | "audit":
+            return await commands_custody.run(settings, args, actor=actor)
         case "db":
             return await commands.db(settings, args.db_command)
         case "doctor":

@@ -17,10 +17,9 @@ from sqlmodel import col, select
 from hotline.cases import case_json, get_case, list_cases, load_views
 from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
-from hotline.evidence.verify import verify as run_verify
 from hotline.intake import TRANSCRIBE, IngestResult
 from hotline.service import Hotline
-from hotline.store.tables import Job, JobStatus, Recording
+from hotline.store.tables import Job, JobStatus
 
 EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
 
@@ -231,47 +230,6 @@ async def case_show(settings: Settings, ref: str, *, as_json: bool) -> int:
             who = f"{seg['speaker']}: " if seg.get("speaker") else ""
             print(f"    [{seg['start']:7.2f} – {seg['end']:7.2f}] {who}{seg['text']}")
     return EXIT_OK
-
-
-async def verify(settings: Settings, *, as_json: bool) -> int:
-    core = Hotline(settings)
-    await core.open()
-    try:
-        async with core.db.session() as s:
-            total = (await s.exec(select(func.coalesce(func.sum(Recording.size), 0)))).one()
-        bar = None
-        if not as_json and sys.stderr.isatty() and int(total) > 0:
-            from tqdm import tqdm
-
-            bar = tqdm(total=int(total), unit="B", unit_scale=True, desc="verifying", leave=False)
-        report = await run_verify(core.db, core.store, progress=bar.update if bar else None)
-        if bar is not None:
-            bar.close()
-    finally:
-        await core.close()
-    if as_json:
-        _print_json(report.to_dict())
-    else:
-        rate = report.bytes_hashed / report.seconds / 1e6 if report.seconds else 0.0
-        megabytes = report.bytes_hashed / 1e6
-        print(
-            f"{report.recordings_checked} recordings re-hashed ({megabytes:.1f} MB, "
-            f"{rate:.0f} MB/s), {report.events_checked} audit events checked"
-        )
-        for p in report.recordings:
-            if p.problem == "missing":
-                print(f"MISSING  recording {p.recording_id}: {p.path} (sealed SHA-256 {p.sha256})")
-            else:
-                print(
-                    f"CHANGED  recording {p.recording_id}: {p.path} is now {p.actual_sha256}, "
-                    f"sealed as {p.sha256}"
-                )
-        if (link := report.broken_link) is not None:
-            print(f"BROKEN   audit chain at event {link.seq}: {link.reason}")
-        print(
-            "ok: all evidence intact" if report.ok else "FAILED: evidence does not match its seals"
-        )
-    return EXIT_OK if report.ok else EXIT_CHECK
 
 
 async def db(settings: Settings, action: str) -> int:

@@ -140,6 +140,11 @@ class Settings(BaseModel):
     """The installation's Ed25519 private key (PEM), which signs copies, disc archives
     and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
     at first start. Nodes of one installation share it; keep it out of database backups."""
+    checkpoint_interval_seconds: float = Field(default=600.0, ge=0)
+    """How often the head of the audit chain is signed with the installation's key (when
+    the chain moved since the last checkpoint), stored in the chain, and sent to the case
+    system as ``audit.checkpoint``; 0 signs only on demand (``hotline audit
+    checkpoint``)."""
     retention_years: int = Field(default=30, ge=1, le=1000)
     """How long a case's records are kept (art. 19), in years from the case's opening,
     for every category not named in ``retention_categories``."""

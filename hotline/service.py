@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
+from hotline.checkpointing import Checkpointer, CheckpointTicker
 from hotline.config import Settings
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
@@ -56,6 +57,13 @@ class Hotline:
         self.live = LiveFeed()
         self.sources: list[Source] = []
         self._key: InstallationKey | None = None
+        self.checkpoints = Checkpointer(
+            settings, self.db, lambda: self.key, self.outbox, self.queue
+        )
+
+    def checkpoint_ticker(self) -> CheckpointTicker:
+        """Signs the audit chain at ``HOTLINE_CHECKPOINT_INTERVAL_SECONDS``."""
+        return CheckpointTicker(self.checkpoints, self.settings.checkpoint_interval_seconds)
 
     @property
     def key(self) -> InstallationKey:
@@ -157,6 +165,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     core = Hotline(settings)
     await core.open()
     worker = core.worker()
+    ticker = core.checkpoint_ticker()
     core.sources = build_sources(settings, core.on_fact)
     runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
     await runner.setup()
@@ -164,6 +173,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         await worker.start()
+        await ticker.start()
         for source in core.sources:
             await source.start()
             log.info("call source %s started", source.name)
@@ -176,6 +186,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     finally:
         for source in reversed(core.sources):
             await source.stop()
+        await ticker.stop()
         await worker.stop()
         await runner.cleanup()
         await core.close()
@@ -187,11 +198,14 @@ async def run_worker(settings: Settings) -> None:
     core = Hotline(settings)
     await core.open()
     worker = core.worker()
+    ticker = core.checkpoint_ticker()
     try:
         await worker.start()
+        await ticker.start()
         log.info("worker %s started", worker.worker_id)
         await _until_signalled()
     finally:
+        await ticker.stop()
         await worker.stop()
         await core.close()
 

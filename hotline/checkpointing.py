@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,15 +29,29 @@ from hotline.config import Settings
 from hotline.evidence.audit import append_audit, chain_head
 from hotline.evidence.checkpoints import ACTION, Checkpoint, sign
 from hotline.evidence.keys import InstallationKey
-from hotline.jobs import JobQueue
+from hotline.evidence.timestamps import (
+    REPLY_TYPE,
+    REQUEST_TYPE,
+    TimestampError,
+    Token,
+    Trust,
+    check,
+    request,
+)
+from hotline.jobs import ClaimedJob, JobQueue, PermanentJobError
 from hotline.store.db import Database
-from hotline.store.tables import AuditEvent
+from hotline.store.tables import AuditEvent, AuditTimestamp
 from hotline.store.types import utcnow
 from hotline.webhooks.outbox import Outbox
+from hotline.worker import Lease
 
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:checkpoint"
+TIMESTAMP = "timestamp"
+"""The job that fetches a checkpoint's token from the timestamp authority."""
+TIMESTAMP_ATTEMPTS = 30
+"""With the queue's backoff (doubling, at most an hour apart): about a day of outage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +124,10 @@ class Checkpointer:
                     "statement": checkpoint.statement().decode(),
                 },
             )
+            if self.settings.tsa_url:
+                self.queue.enqueue(
+                    s, TIMESTAMP, {"event_seq": event.seq}, max_attempts=TIMESTAMP_ATTEMPTS
+                )
         log.info(
             "audit checkpoint at event %s signs event %s (%s…)",
             event.seq,
@@ -116,6 +135,89 @@ class Checkpointer:
             checkpoint.hash[:12],
         )
         return Made(checkpoint, event.seq, new=True)
+
+
+class Timestamper:
+    """The ``timestamp`` job: ask the TSA (``HOTLINE_TSA_URL``) for a checkpoint's token,
+    check it against ``HOTLINE_TSA_CERT`` and keep it. A TSA that is down or answers
+    badly fails the attempt, and the queue tries again later: the checkpoint itself was
+    made and sent long before."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._trust: Trust | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    def trust(self) -> Trust:
+        if self._trust is None:
+            assert self.settings.tsa_cert is not None  # Settings require it with a URL
+            self._trust = Trust.load(self.settings.tsa_cert)
+        return self._trust
+
+    async def fetch(self, statement: bytes) -> Token:
+        """A checked token for ``statement``, or ``TimestampError``."""
+        url = self.settings.tsa_url
+        if not url:
+            raise TimestampError("no timestamp authority is set (HOTLINE_TSA_URL)")
+        trust = self.trust()
+        query = request(statement)
+        if self._http is None:
+            timeout = aiohttp.ClientTimeout(total=self.settings.tsa_timeout_seconds)
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        try:
+            async with self._http.post(
+                url,
+                data=query.body,
+                headers={"Content-Type": REQUEST_TYPE, "Accept": REPLY_TYPE},
+            ) as resp:
+                body = await resp.read()
+                if resp.status != 200:
+                    raise TimestampError(f"the timestamp authority answered {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise TimestampError(
+                f"the timestamp authority {url} is unreachable: {reason}"
+            ) from None
+        return check(body, statement, trust, query.nonce)
+
+    async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
+        seq = int(job.payload["event_seq"])
+        async with self.db.session() as s:
+            event = await s.get(AuditEvent, seq)
+            done = (
+                await s.exec(
+                    select(AuditTimestamp).where(col(AuditTimestamp.checkpoint_seq) == seq)
+                )
+            ).first()
+        if event is None or event.action != ACTION:
+            raise PermanentJobError(f"event {seq} is not a checkpoint")
+        if done is None:
+            token = await self.fetch(Checkpoint.from_details(event.details).statement())
+        async with self.db.session() as s:
+            if done is None:
+                s.add(
+                    AuditTimestamp(
+                        checkpoint_seq=seq,
+                        response=token.response,
+                        gen_time=token.gen_time,
+                        serial=str(token.serial),
+                        tsa=self.trust().name,
+                    )
+                )
+            await lease.complete_in(s)
+        if done is None:
+            log.info(
+                "timestamp of the checkpoint at event %s: %s by %s",
+                seq,
+                token.gen_time.isoformat(),
+                self.trust().name,
+            )
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
 
 class CheckpointTicker:

@@ -6,15 +6,17 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from hotline.cases import case_json, get_case, list_cases, load_views
+from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
 from hotline.intake import TRANSCRIBE, IngestResult
@@ -249,6 +251,40 @@ async def db(settings: Settings, action: str) -> int:
     return EXIT_OK
 
 
+async def _doctor_checkpoints(core: Hotline, line: Callable[[bool, str, str], None]) -> None:
+    """How the audit chain is signed, and whether the timestamp authority answers."""
+    settings = core.settings
+    every = (
+        f"every {settings.checkpoint_interval_seconds:g} s when the chain moved"
+        if settings.checkpoint_interval_seconds
+        else "on demand only (HOTLINE_CHECKPOINT_INTERVAL_SECONDS=0)"
+    )
+    try:
+        async with core.db.session() as s:
+            newest = await latest_checkpoint(s)
+        last = (
+            f"newest at event {newest.event_seq} ({newest.checkpoint.at:%Y-%m-%d %H:%M}Z)"
+            if newest
+            else "none yet"
+        )
+    except (HotlineError, SQLAlchemyError):
+        last = "the database says nothing yet"  # its own line above says why
+    line(True, "checkpoints", f"signed {every}; {last}")
+    if not settings.tsa_url:
+        line(True, "timestamps", "none: checkpoints are signed only (set HOTLINE_TSA_URL)")
+        return
+    try:
+        token = await core.timestamper.fetch(f"hotline doctor {uuid.uuid4()}\n".encode())
+        line(
+            True,
+            "timestamps",
+            f"{settings.tsa_url} answers, token from {core.timestamper.trust().name} "
+            f"at {token.gen_time:%Y-%m-%d %H:%M:%S}Z",
+        )
+    except HotlineError as exc:
+        line(False, "timestamps", str(exc))
+
+
 async def doctor(settings: Settings) -> int:
     """Check what the service needs; one line each; exit 1 if any fails."""
     failures = 0
@@ -289,6 +325,7 @@ async def doctor(settings: Settings) -> int:
         line(True, "signing key", f"{key.path}, Ed25519, SHA-256 {key.fingerprint}")
     except HotlineError as exc:
         line(False, "signing key", str(exc))
+    await _doctor_checkpoints(core, line)
     try:
         model = await core.transcription.model()
         line(True, "speech model", model.model_id)

@@ -15,6 +15,7 @@ from sqlmodel import select
 from hotline.config import Settings
 from hotline.errors import InputError
 from hotline.evidence.checkpoints import CheckpointError, WitnessLine, read_witness
+from hotline.evidence.timestamps import Trust
 from hotline.evidence.verify import VerifyReport
 from hotline.evidence.verify import verify as run_verify
 from hotline.service import Hotline
@@ -80,6 +81,7 @@ def _read_witness(path: Path) -> list[WitnessLine]:
 
 async def verify(settings: Settings, *, as_json: bool, witness: Path | None) -> int:
     lines = _read_witness(witness) if witness is not None else None
+    trust = Trust.load(settings.tsa_cert) if settings.tsa_cert else None
     core = Hotline(settings)
     await core.open()
     try:
@@ -96,6 +98,7 @@ async def verify(settings: Settings, *, as_json: bool, witness: Path | None) -> 
             progress=bar.update if bar else None,
             public=core.key.public,
             witness=lines,
+            trust=trust,
         )
         if bar is not None:
             bar.close()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
-from hotline.checkpointing import Checkpointer, CheckpointTicker
+from hotline.checkpointing import TIMESTAMP, Checkpointer, CheckpointTicker, Timestamper
 from hotline.config import Settings
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
@@ -60,6 +60,7 @@ class Hotline:
         self.checkpoints = Checkpointer(
             settings, self.db, lambda: self.key, self.outbox, self.queue
         )
+        self.timestamper = Timestamper(settings, self.db)
 
     def checkpoint_ticker(self) -> CheckpointTicker:
         """Signs the audit chain at ``HOTLINE_CHECKPOINT_INTERVAL_SECONDS``."""
@@ -108,6 +109,7 @@ class Hotline:
 
     async def close(self) -> None:
         await self.delivery.close()
+        await self.timestamper.close()
         await self.db.close()
 
     async def forward(self, ref: str | int, actor: str) -> tuple[Case, bool]:
@@ -131,10 +133,11 @@ class Hotline:
     def worker(self, only_ids: Iterable[int] | None = None) -> Worker:
         worker = Worker(
             self.queue,
-            {TRANSCRIBE: self.transcription, DELIVER: self.delivery},
+            {TRANSCRIBE: self.transcription, DELIVER: self.delivery, TIMESTAMP: self.timestamper},
             [
                 Lane((TRANSCRIBE,), concurrency=1),
-                Lane((DELIVER,), concurrency=self.settings.webhook_concurrency),
+                # Both wait on another system's answer: one lane of network calls.
+                Lane((DELIVER, TIMESTAMP), concurrency=self.settings.webhook_concurrency),
             ],
             poll_seconds=self.settings.job_poll_seconds,
             grace_seconds=self.settings.shutdown_grace_seconds,

@@ -33,6 +33,7 @@ from hotline.evidence.chain_verify import (
 from hotline.evidence.checkpoints import WitnessLine
 from hotline.evidence.files import EvidenceStore, sha256_file
 from hotline.evidence.keys import PublicKey
+from hotline.evidence.timestamps import Trust, check_timestamps
 from hotline.store.db import Database
 from hotline.store.tables import Recording
 
@@ -297,12 +298,16 @@ async def verify(
     *,
     public: PublicKey | None = None,
     witness: Sequence[WitnessLine] | None = None,
+    trust: Trust | None = None,
 ) -> VerifyReport:
+    """Every check; ``public`` checks checkpoint signatures, ``witness`` the chain
+    against checkpoints kept elsewhere, ``trust`` the timestamps (the TSA's
+    certificate)."""
     report = VerifyReport()
     started = time.perf_counter()
     await verify_recordings(db, store, report, progress)
     walk = await verify_chain(db, report, public, witness)
-    report.timestamps.skipped = "checkpoints are signed only (no timestamp authority)"
+    await check_timestamps(db, report.timestamps, walk, trust)
     check_archives(report.archives, walk)
     report.seconds = time.perf_counter() - started
     return report

@@ -22,6 +22,7 @@ from hotline.store.delivery import (
 )
 from hotline.store.tables import (
     AuditEvent,
+    AuditTimestamp,
     Call,
     Case,
     CaseStatus,
@@ -35,6 +36,7 @@ from hotline.store.tables import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuditTimestamp",
     "Call",
     "CallIntake",
     "CallbackReceipt",

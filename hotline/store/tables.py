@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hotline.store.types import UTCDateTime, utcnow
@@ -166,6 +166,22 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditTimestamp(SQLModel, table=True):
+    """A trusted timestamp (RFC 3161) of a checkpoint of the audit chain: the timestamp
+    authority's whole response, checkable on its own against the TSA's certificate."""
+
+    __tablename__ = "audit_timestamps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkpoint_seq: int = Field(unique=True)
+    """The ``audit.checkpoint`` event it stamps."""
+    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    gen_time: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    serial: str = Field(max_length=64)
+    tsa: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class JobStatus(StrEnum):

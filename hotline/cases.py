@@ -160,7 +160,9 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
 
     Recordings that share a ``sequence`` ran at the same time (a mix and its legs); the
     mix is read when there is one, since it holds the legs (and a caller's message).
-    Later sequences (a recording split by a transfer) follow the earlier ones.
+    Later sequences (a recording split by a transfer) follow the earlier ones. Segments
+    and their words (``words``: empty for transcripts made before words were timed) are
+    on that timeline; the stored ones keep their recording's own clock.
     """
     if not view.transcripts:
         return None
@@ -194,6 +196,14 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
                     **seg,
                     "start": round(float(seg["start"]) + shift, 3),
                     "end": round(float(seg["end"]) + shift, 3),
+                    "words": [
+                        {
+                            **w,
+                            "start": round(float(w["start"]) + shift, 3),
+                            "end": round(float(w["end"]) + shift, 3),
+                        }
+                        for w in seg.get("words") or ()
+                    ],
                     "recording_id": t.recording_id,
                 }
             )

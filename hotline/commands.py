@@ -308,16 +308,8 @@ async def doctor(settings: Settings) -> int:
     except HotlineError as exc:
         line(False, "database", str(exc))
     try:
-        core.store.open()
-        probe = core.store.root / ".incoming" / f"doctor-{uuid.uuid4().hex}"
-        probe.write_bytes(b"probe")
-        probe.unlink()
-        free = core.store.free_bytes()
-        line(
-            free > 1 << 30,
-            "evidence store",
-            f"{core.store.root} writable, {free / 1e9:.1f} GB free",
-        )
+        for check in await core.store.check():
+            line(check.ok, "evidence store", check.detail)
     except (HotlineError, OSError) as exc:
         line(False, "evidence store", str(exc))
     try:

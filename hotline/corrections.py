@@ -6,10 +6,12 @@ A case may have several recordings (a transfer splits a call); its transcript jo
 them on one timeline. Version N of the case is, for each recording, its newest
 transcript of version N or lower. A correction changes what was said and who said it
 in some segments, never when: the machine's timings stay, so versions align segment
-by segment.
+by segment, and a corrected segment's words are re-cut to its new text, keeping the
+times of the audio they came from (``transcriber.words.fit``).
 
 May import: ``hotline.cases``, ``hotline.casework``, ``hotline.evidence``,
-``hotline.store``, ``hotline.webhooks.outbox``, ``hotline.errors``.
+``hotline.store``, ``hotline.webhooks.outbox``, ``hotline.errors``, and
+``transcriber.words`` (when a correction is saved).
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ async def correct(
             seg = dict(old_row.segments[local])
             if index in changed:
                 edit = correction.segments[index]
+                if edit.text != seg["text"]:
+                    seg["words"] = _refit_words(seg.get("words") or [], edit.text)
                 seg["text"], seg["speaker"], seg["edited"] = edit.text, edit.speaker, True
                 for key in _QUALITY:
                     seg.pop(key, None)
@@ -189,6 +193,17 @@ async def correct(
     if not taken:
         await after_change(session, view.case, outbox)
     return new_version
+
+
+def _refit_words(words: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The segment's timed words re-cut to the corrected text: unchanged words keep
+    their times and probability; changed text takes the time of the words it replaced
+    (without a probability: the model did not write it); added text joins the word
+    before it; the words of deleted text go."""
+    from transcriber.result import Word
+    from transcriber.words import fit
+
+    return [w.to_dict() for w in fit([Word.from_dict(w) for w in words], text, edited=True)]
 
 
 def join_texts(parts: Any) -> str:

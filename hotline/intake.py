@@ -5,8 +5,16 @@ sources. For each recording it checks the audio, copies it into the evidence sto
 seals it, and in one transaction records the call, the recording, a draft case (the
 first recording of a call opens it), the transcription job and their audit events.
 
-Ingest is idempotent on content: the same bytes offered twice are sealed once; the
-second offer points to the existing recording and case and says so.
+A recording belongs to the call that made it. Identical bytes from another call (two
+callers who hang up during the notice, a silent caller whose mix equals the operator
+leg) are that call's own recording, in its own case, with their own audit events; the
+evidence store keeps the bytes once. Only a *re-offer* is idempotent, pointing to the
+recording sealed before and saying so:
+
+* from a call source: the same file (name and bytes) for the same call (a restart, a
+  reconnect, the orphan scan, a fact delivered twice);
+* from ``hotline ingest``, where each import is a call of its own: the same file name
+  with the same bytes, whichever call sealed it.
 
 May import: ``hotline.calls``, ``hotline.cases``, ``hotline.evidence``, ``hotline.jobs``,
 ``hotline.phone``, ``hotline.store``, ``hotline.config``, ``hotline.errors``.
@@ -15,8 +23,8 @@ May import: ``hotline.calls``, ``hotline.cases``, ``hotline.evidence``, ``hotlin
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +41,7 @@ from hotline.config import Settings
 from hotline.errors import RecordingRejected
 from hotline.evidence.audio import AudioInfo, inspect_file
 from hotline.evidence.audit import append_audit
-from hotline.evidence.files import EvidenceStore, Staged
+from hotline.evidence.files import EvidenceStore, Sealed, Staged
 from hotline.jobs import JobQueue
 from hotline.phone import to_e164
 from hotline.store.db import Database
@@ -89,15 +97,17 @@ class Intake:
                 mtime = (await asyncio.to_thread(path.stat)).st_mtime
                 ended = datetime.fromtimestamp(mtime, tz=UTC)
                 started_at = ended - timedelta(seconds=info.duration)
-            dup = await self._duplicate(staged, path, actor)
+            dup = await self._reoffered(staged, path, actor)
             if dup is not None:
                 return dup
-            relative = await asyncio.to_thread(self.store.seal, staged)
+            sealed = await self.store.seal(staged)
         finally:
             self.store.discard(staged)
         call = Call(
             source="import",
-            external_id=f"import-{uuid.uuid4().hex}",
+            # Named after the file, so that two processes importing it at once make one
+            # call: the second insert fails and finds the first one's recording.
+            external_id=_import_id(staged.sha256, path.name),
             caller_raw=caller,
             caller_e164=to_e164(caller),
             state=CallState.ENDED,
@@ -116,12 +126,10 @@ class Intake:
                     subject=f"call:{call.id}",
                     details={"caller": caller, "file": path.name},
                 )
-                return await self._attach(
-                    s, call, staged, relative, info, original=path.name, actor=actor
-                )
+                return await self._attach(s, call, sealed, info, original=path.name, actor=actor)
         except IntegrityError:
-            # Another process sealed the same bytes between our check and our insert.
-            dup = await self._duplicate(staged, path, actor)
+            # Another process imported the same file between our check and our insert.
+            dup = await self._reoffered(staged, path, actor)
             if dup is None:
                 raise
             return dup
@@ -249,10 +257,10 @@ class Intake:
         info, staged = await asyncio.to_thread(self._stage, fact.path)
         actor = "system"
         try:
-            dup = await self._duplicate(staged, fact.path, actor)
+            dup = await self._reoffered(staged, fact.path, actor, call=fact.call_id)
             if dup is not None:
                 return dup
-            relative = await asyncio.to_thread(self.store.seal, staged)
+            sealed = await self.store.seal(staged)
         finally:
             self.store.discard(staged)
         async with self.db.session() as s:
@@ -272,8 +280,7 @@ class Intake:
             result = await self._attach(
                 s,
                 call,
-                staged,
-                relative,
+                sealed,
                 info,
                 original=fact.path.name,
                 actor=actor,
@@ -317,16 +324,26 @@ class Intake:
             raise
         return info, staged
 
-    async def _duplicate(self, staged: Staged, path: Path, actor: str) -> IngestResult | None:
+    async def _reoffered(
+        self, staged: Staged, path: Path, actor: str, *, call: str | None = None
+    ) -> IngestResult | None:
+        """The recording sealed before from this same file (name and bytes) and, for a
+        call source, for this same call (``call``, the source's id); ``None`` if none."""
         async with self.db.session() as s:
-            rec = (
-                await s.exec(select(Recording).where(col(Recording.sha256) == staged.sha256))
-            ).first()
+            query = select(Recording).where(
+                col(Recording.sha256) == staged.sha256,
+                col(Recording.original_name) == path.name[:255],
+            )
+            if call is not None:
+                query = query.join(Call, col(Call.id) == col(Recording.call_id)).where(
+                    col(Call.external_id) == call
+                )
+            rec = (await s.exec(query.order_by(col(Recording.id)))).first()
             if rec is None:
                 return None
-            call = await s.get(Call, rec.call_id)
+            owner = await s.get(Call, rec.call_id)
             case = (await s.exec(select(Case).where(col(Case.call_id) == rec.call_id))).first()
-            assert call is not None and case is not None
+            assert owner is not None and case is not None
             await append_audit(
                 s,
                 actor=actor,
@@ -336,14 +353,13 @@ class Intake:
                 details={"file": path.name, "sha256": rec.sha256},
             )
         log.info("%s is already sealed as recording %s (case %s)", path, rec.id, case.number)
-        return IngestResult(case, call, rec, duplicate=True)
+        return IngestResult(case, owner, rec, duplicate=True)
 
     async def _attach(
         self,
         s: AsyncSession,
         call: Call,
-        staged: Staged,
-        relative: str,
+        sealed: Sealed,
         info: AudioInfo,
         *,
         original: str,
@@ -356,9 +372,9 @@ class Intake:
         """Recording row, draft case (if the call has none), transcription job, audit."""
         assert call.id is not None
         rec = Recording(
-            sha256=staged.sha256,
-            size=staged.size,
-            stored_path=relative,
+            sha256=sealed.sha256,
+            size=sealed.size,
+            stored_path=sealed.key,
             content_type=info.content_type,
             codec=info.codec,
             sample_rate=info.sample_rate,
@@ -468,3 +484,8 @@ class Intake:
             )
         ).first()
         return mix is None
+
+
+def _import_id(sha256: str, name: str) -> str:
+    """The call id of an imported file: its bytes and its name."""
+    return f"import-{sha256}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"

@@ -41,7 +41,7 @@ class Hotline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
-        self.store = EvidenceStore(settings.evidence_dir)
+        self.store = EvidenceStore.from_settings(settings)
         self.queue = JobQueue(
             self.db,
             QueueConfig(
@@ -101,7 +101,7 @@ class Hotline:
 
     async def open(self, *, migrate: bool | None = None) -> None:
         """Check the schema (migrating the embedded SQLite by itself) and the store."""
-        self.store.open()
+        await self.store.open()
         _ = self.key
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)

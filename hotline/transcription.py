@@ -120,6 +120,10 @@ class TranscriptionService:
                 log.info("loaded %s in %.1f s", self._model.model_id, time.perf_counter() - started)
             return self._model
 
+    def _file(self, rec: Recording) -> contextlib.AbstractAsyncContextManager[Path]:
+        """The model reads files: the sealed one, or a checked copy of a remote one."""
+        return self.store.local_file(self.store.ref(rec), rec.sha256)
+
     async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
         recording_id = int(job.payload["recording_id"])
         async with self.db.session() as s:
@@ -145,19 +149,23 @@ class TranscriptionService:
         model = await self.model()
         # The caller's and the operator's own legs, when the PBX wrote them, say who
         # spoke; otherwise the mix (a two-channel file is split by the transcriber).
-        audio: Path | dict[str, Path] = (
-            {speaker: self.store.path_of(leg.stored_path) for speaker, leg in legs.items()}
-            if legs
-            else self.store.path_of(rec.stored_path)
-        )
         language = None if self.settings.language == "auto" else self.settings.language
         started = time.perf_counter()
-        try:
-            result = await in_daemon_thread(model.transcribe, audio, language=language)
-        except transcriber.ModelNotFound as exc:
-            raise TranscriptionError(str(exc)) from exc
-        except transcriber.TranscriptionError as exc:
-            raise UnusableAudio(str(exc)) from exc
+        async with contextlib.AsyncExitStack() as files:
+            audio: Path | dict[str, Path]
+            if legs:
+                audio = {
+                    speaker: await files.enter_async_context(self._file(leg))
+                    for speaker, leg in legs.items()
+                }
+            else:
+                audio = await files.enter_async_context(self._file(rec))
+            try:
+                result = await in_daemon_thread(model.transcribe, audio, language=language)
+            except transcriber.ModelNotFound as exc:
+                raise TranscriptionError(str(exc)) from exc
+            except transcriber.TranscriptionError as exc:
+                raise UnusableAudio(str(exc)) from exc
         self.seconds_transcribed += result.duration
         log.info(
             "transcribed recording %s (%.1f s of audio) in %.1f s",

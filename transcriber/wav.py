@@ -1,5 +1,9 @@
 """WAV files as a PBX writes them: RIFF header parsing and sample decoding, no I/O.
 
+The one RIFF/WAVE chunk reader of the project (``scan_riff``): the transcriber reads
+its layout here, and the evidence store's checks and the Asterisk source's "is the
+file closed" test read the same chunks through it, each with its own policy.
+
 Asterisk (``wav``/``wav16``/``ulaw``-in-WAV), sox and most PBXs write RIFF/WAVE with
 PCM (format 1), IEEE float (3), A-law (6) or µ-law (7), sometimes wrapped in
 WAVE_FORMAT_EXTENSIBLE (0xFFFE). Anything else (GSM ``WAV49``, MP3-in-WAV…) is left
@@ -11,12 +15,14 @@ runs to the end of the file.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from transcriber import g711
 from transcriber.errors import AudioError
 
 Encoding = Literal["pcm", "float", "ulaw", "alaw", "other"]
@@ -75,73 +81,115 @@ class WavLayout:
         return f"WAV {coding}, {self.sample_rate} Hz, {self.channels} channel(s)"
 
 
+@dataclass(frozen=True, slots=True)
+class FormatChunk:
+    """A WAV ``fmt `` chunk; ``tag`` is the coding, read through WAVE_FORMAT_EXTENSIBLE."""
+
+    tag: int
+    channels: int
+    sample_rate: int
+    byte_rate: int
+    block_align: int
+    bits: int
+
+    @classmethod
+    def parse(cls, body: bytes) -> FormatChunk:
+        if len(body) < 16:
+            raise AudioError("the WAV 'fmt ' chunk is too short")
+        tag, channels, rate, byte_rate, align, bits = struct.unpack_from("<HHIIHH", body)
+        if tag == _EXTENSIBLE and len(body) >= 26:
+            tag = struct.unpack_from("<H", body, 24)[0]  # first 2 bytes of the sub-format GUID
+        return cls(tag, channels, rate, byte_rate, align, bits)
+
+
+@dataclass(frozen=True, slots=True)
+class RiffWave:
+    """The chunks of a RIFF/WAVE file up to its audio, as the header states them."""
+
+    riff_size: int
+    """The size the RIFF header gives (the file's length minus 8 once it is written)."""
+    fmt: FormatChunk | None
+    fact_frames: int | None
+    """The frame count of a ``fact`` chunk (compressed codings), if there is one."""
+    data_offset: int | None
+    """Byte offset of the first sample; ``None`` when no data chunk was found."""
+    data_size: int
+    """The data chunk's size as written (0 or 0xFFFFFFFF by a writer that never closed)."""
+
+
+ReadAt = Callable[[int, int], bytes]
+"""``read(offset, count)``: up to ``count`` bytes of the file from ``offset``."""
+
+
+def scan_riff(read: ReadAt, end: int) -> RiffWave | None:
+    """Walk a RIFF/WAVE file's chunks (up to byte ``end``) to its data chunk.
+
+    ``None`` if the file does not start as RIFF/WAVE. Raises ``AudioError`` for a
+    ``fmt `` chunk too short to read and for a data chunk before any ``fmt `` chunk.
+    Chunks are padded to an even length; unknown ones are skipped.
+    """
+    head = read(0, 12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    riff_size = struct.unpack_from("<I", head, 4)[0]
+    fmt: FormatChunk | None = None
+    fact_frames: int | None = None
+    pos = 12
+    while pos + 8 <= end:
+        chunk = read(pos, 8)
+        if len(chunk) < 8:
+            break
+        chunk_id, size = chunk[:4], struct.unpack_from("<I", chunk, 4)[0]
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            fmt = FormatChunk.parse(read(body, min(size, 40)))
+        elif chunk_id == b"fact" and size >= 4:
+            raw = read(body, 4)
+            fact_frames = struct.unpack("<I", raw)[0] if len(raw) == 4 else None
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise AudioError("the WAV data chunk comes before its 'fmt ' chunk")
+            return RiffWave(riff_size, fmt, fact_frames, body, size)
+        pos = body + size + (size & 1)
+    return RiffWave(riff_size, fmt, fact_frames, None, 0)
+
+
+def scan_bytes(head: bytes) -> RiffWave | None:
+    """``scan_riff`` over the first bytes of a file (they must reach its data chunk)."""
+    return scan_riff(lambda offset, count: head[offset : offset + count], len(head))
+
+
 def parse_header(head: bytes, file_size: int) -> WavLayout | None:
     """The layout of a WAV file from its first bytes; ``None`` if it is not RIFF/WAVE.
 
     ``head`` must reach the start of the data chunk (64 KiB is plenty for real files).
     Raises ``AudioError`` for a WAV whose header cannot be used.
     """
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    riff = scan_bytes(head)
+    if riff is None or riff.data_offset is None or riff.fmt is None:
         return None
-    fmt: tuple[int, int, int, int, int] | None = None
-    pos = 12
-    while pos + 8 <= len(head):
-        chunk_id, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
-        body = pos + 8
-        if chunk_id == b"fmt ":
-            if size < 16 or body + 16 > len(head):
-                raise AudioError("WAV 'fmt ' chunk is too short")
-            tag, channels, rate, _byte_rate, align, bits = struct.unpack_from("<HHIIHH", head, body)
-            if tag == _EXTENSIBLE and size >= 40 and body + 26 <= len(head):
-                tag = struct.unpack_from("<H", head, body + 24)[
-                    0
-                ]  # first 2 bytes of the sub-format GUID
-            fmt = (tag, channels, rate, align, bits)
-        elif chunk_id == b"data":
-            if fmt is None:
-                raise AudioError("WAV data chunk comes before its 'fmt ' chunk")
-            tag, channels, rate, align, bits = fmt
-            if channels < 1 or not 1000 <= rate <= 384_000 or align < 1:
-                raise AudioError(
-                    f"WAV header is corrupt ({channels} channels, {rate} Hz, block {align})"
-                )
-            return WavLayout(
-                encoding=_TAGS.get(tag, "other"),
-                format_tag=tag,
-                channels=channels,
-                sample_rate=rate,
-                bits=bits,
-                block_align=align,
-                data_offset=body,
-                declared_size=None if size in _UNKNOWN_SIZES else size,
-                available=max(0, file_size - body),
-            )
-        pos = body + size + (size & 1)  # chunks are padded to an even length
-    return None
-
-
-def _g711_table(law: Literal["ulaw", "alaw"]) -> Float32Array:
-    """The 256 G.711 code words as linear samples in [-1, 1) (ITU-T G.711 tables 1 and 2)."""
-    code = np.arange(256, dtype=np.int32)
-    if law == "ulaw":
-        code = ~code & 0xFF
-        exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
-        magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-        linear = np.where(code & 0x80, -magnitude, magnitude)
-    else:
-        code = code ^ 0x55
-        exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
-        magnitude = np.where(
-            exponent == 0,
-            (mantissa << 4) + 8,
-            ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0),
+    fmt = riff.fmt
+    if fmt.channels < 1 or not 1000 <= fmt.sample_rate <= 384_000 or fmt.block_align < 1:
+        raise AudioError(
+            f"WAV header is corrupt ({fmt.channels} channels, {fmt.sample_rate} Hz, "
+            f"block {fmt.block_align})"
         )
-        linear = np.where(code & 0x80, magnitude, -magnitude)
-    return (linear / 32768.0).astype(np.float32)
+    return WavLayout(
+        encoding=_TAGS.get(fmt.tag, "other"),
+        format_tag=fmt.tag,
+        channels=fmt.channels,
+        sample_rate=fmt.sample_rate,
+        bits=fmt.bits,
+        block_align=fmt.block_align,
+        data_offset=riff.data_offset,
+        declared_size=None if riff.data_size in _UNKNOWN_SIZES else riff.data_size,
+        available=max(0, file_size - riff.data_offset),
+    )
 
 
-_ULAW = _g711_table("ulaw")
-_ALAW = _g711_table("alaw")
+_FLOAT_TABLES: dict[str, Float32Array] = {
+    law: (table / 32768.0).astype(np.float32) for law, table in g711.DECODE.items()
+}
 
 
 def decode(data: bytes, layout: WavLayout) -> Float32Array:
@@ -151,7 +199,7 @@ def decode(data: bytes, layout: WavLayout) -> Float32Array:
     width = layout.block_align // layout.channels
     enc = layout.encoding
     if enc in ("ulaw", "alaw") and width == 1:
-        samples = (_ULAW if enc == "ulaw" else _ALAW)[raw]
+        samples = _FLOAT_TABLES[enc][raw]
     elif enc == "pcm" and width == 1:
         samples = (raw.astype(np.float32) - 128.0) / 128.0
     elif enc == "pcm" and width == 2:

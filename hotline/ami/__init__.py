@@ -13,8 +13,9 @@ source-agnostic call facts of ``hotline.calls``:
   recording file is closed, the orphan scan;
 * ``source``: ``AsteriskSource``, the one-lifecycle composition that the service runs.
 
-May import ``hotline.calls``, ``hotline.courier`` and ``hotline.errors`` only; never
-the store, the evidence store, intake or the web.
+May import ``hotline.calls``, ``hotline.courier`` and ``hotline.errors`` only, and
+``transcriber.wav`` (the one RIFF/WAVE chunk reader, pure); never the store, the
+evidence store, intake or the web.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 * ``PathMap`` turns a path as Asterisk names it (``/var/spool/asterisk/monitor/x.wav``)
   into the path this process reads, refusing anything outside the shared directory.
-* ``WavHeader`` reads a RIFF/WAVE header and tells whether the writer has finalised it.
-  Asterisk's ``format_wav`` (Asterisk 13 to 22) writes the header with zero sizes when
-  it opens the file and fills in the sizes only in ``wav_close()``, so a header whose
-  sizes agree with the file's length is the best sign that MixMonitor let go of it; we
+* ``WavHeader`` reads a RIFF/WAVE header (through ``transcriber.wav``, the project's one
+  chunk reader) and tells whether the writer has finalised it. Asterisk's
+  ``format_wav`` (Asterisk 13 to 22) writes the header with zero sizes when it opens
+  the file and fills in the sizes only in ``wav_close()``, so a header whose sizes
+  agree with the file's length is the best sign that MixMonitor let go of it; we
   still wait for the size to stay put (no event says the file is closed, and nothing
   orders the last write before the ``Hangup`` event).
 * ``RecordingName`` recognises the dialplan's naming scheme
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+
+from transcriber.errors import AudioError
+from transcriber.wav import scan_bytes
 
 __all__ = ["PathMap", "RecordingName", "WavHeader", "leg_of"]
 
@@ -107,11 +110,6 @@ class RecordingName:
         return "-".join(parts) + ".wav"
 
 
-_RIFF = struct.Struct("<4sI4s")
-_CHUNK = struct.Struct("<4sI")
-_FMT = struct.Struct("<HHIIHH")
-
-
 @dataclass(frozen=True, slots=True)
 class WavHeader:
     """What a RIFF/WAVE header says about the file."""
@@ -126,28 +124,24 @@ class WavHeader:
 
     @classmethod
     def parse(cls, head: bytes) -> WavHeader | None:
-        """Parse the first bytes of a file (4 KiB is plenty); ``None`` if it is not WAV."""
-        if len(head) < 12:
+        """Parse the first bytes of a file (4 KiB is plenty); ``None`` if it is not WAV
+        or its header cannot be read yet."""
+        try:
+            riff = scan_bytes(head)
+        except AudioError:
             return None
-        tag, riff_size, wave = _RIFF.unpack_from(head, 0)
-        if tag != b"RIFF" or wave != b"WAVE":
+        if riff is None or riff.fmt is None or riff.data_offset is None:
             return None
-        offset = 12
-        fmt: tuple[int, int, int, int, int, int] | None = None
-        while offset + 8 <= len(head):
-            chunk, size = _CHUNK.unpack_from(head, offset)
-            body = offset + 8
-            if chunk == b"fmt ":
-                if size < 16 or body + 16 > len(head):
-                    return None
-                fmt = _FMT.unpack_from(head, body)
-            elif chunk == b"data":
-                if fmt is None:
-                    return None
-                audio_format, channels, rate, _, _, bits = fmt
-                return cls(riff_size, body, size, audio_format, channels, rate, bits)
-            offset = body + size + (size & 1)
-        return None
+        fmt = riff.fmt
+        return cls(
+            riff.riff_size,
+            riff.data_offset,
+            riff.data_size,
+            fmt.tag,
+            fmt.channels,
+            fmt.sample_rate,
+            fmt.bits,
+        )
 
     def finalised(self, file_size: int) -> bool:
         """The writer filled in the sizes: they match the file's length (the data may be

@@ -4,7 +4,8 @@
 Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
 in this package overwrites or deletes a sealed file or an audit event.
 
-May import: ``hotline.store``, ``hotline.config``, ``hotline.errors``.
+May import: ``hotline.store``, ``hotline.config``, ``hotline.errors``, and
+``transcriber.wav`` / ``transcriber.errors`` (the one RIFF/WAVE chunk reader).
 """
 
 from __future__ import annotations

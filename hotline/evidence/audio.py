@@ -3,7 +3,8 @@
 Accepted: RIFF/WAVE with 8–32-bit PCM, IEEE float, µ-law, A-law or GSM 6.10 (Asterisk's
 ``wav49``), mono or stereo, 8–48 kHz; and Asterisk's raw ``.gsm`` (GSM 06.10 frames).
 Everything else, and any file whose header does not match its bytes (truncated, lying
-sizes, no audio), is refused with ``RecordingRejected`` naming what is wrong.
+sizes, no audio), is refused with ``RecordingRejected`` naming what is wrong. The chunks
+are read by ``transcriber.wav.scan_riff``; what is acceptable evidence is decided here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hotline.errors import RecordingRejected
+from transcriber import wav
+from transcriber.errors import AudioError
 
 _FORMATS = {1: "pcm", 3: "float", 6: "alaw", 7: "mulaw", 0x31: "gsm_ms"}
-_EXTENSIBLE = 0xFFFE
 _GSM_FRAME = 33  # raw GSM 06.10: 33 bytes -> 160 samples at 8 kHz
 _GSM_MS_BLOCK = 65  # WAV49 packs two frames (320 samples) into 65 bytes
 
@@ -65,47 +67,45 @@ def inspect_file(path: Path, suffix: str | None = None) -> AudioInfo:
 
 
 def _inspect_wav(fh: BinaryIO, size: int, path: Path) -> AudioInfo:
-    head = fh.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    def read(offset: int, count: int) -> bytes:
+        fh.seek(offset)
+        return fh.read(count)
+
+    head = read(0, 12)
+    riff_size = struct.unpack("<I", head[4:8])[0] if len(head) >= 12 else 0
+    # Chunks past the size the RIFF header gives are not part of the file.
+    end = min(size, riff_size + 8)
+    try:
+        riff = wav.scan_riff(read, end)
+    except AudioError as exc:
+        raise RecordingRejected(f"{path}: {exc}") from None
+    if riff is None:
         raise RecordingRejected(f"{path}: not a WAV file (no RIFF/WAVE header)")
-    riff_size = struct.unpack("<I", head[4:8])[0]
     if riff_size + 8 > size + 1:  # +1: a missing final pad byte is harmless
         raise RecordingRejected(
             f"{path}: truncated: the header announces {riff_size + 8} bytes, the file has {size}"
         )
-    fmt: tuple[int, int, int, int, int] | None = None
-    fact_frames: int | None = None
-    pos = 12
-    end = min(size, riff_size + 8)
-    while pos + 8 <= end:
-        fh.seek(pos)
-        chunk_id, chunk_size = struct.unpack("<4sI", fh.read(8))
-        body = pos + 8
-        if chunk_id == b"fmt ":
-            fmt = _parse_fmt(fh.read(min(chunk_size, 40)), path)
-        elif chunk_id == b"fact" and chunk_size >= 4:
-            fact_frames = struct.unpack("<I", fh.read(4))[0]
-        elif chunk_id == b"data":
-            if fmt is None:
-                raise RecordingRejected(f"{path}: the data chunk comes before any fmt chunk")
-            if body + chunk_size > size:
-                raise RecordingRejected(
-                    f"{path}: truncated: the data chunk announces {chunk_size} bytes, "
-                    f"{size - body} are present"
-                )
-            return _wav_info(fmt, body, chunk_size, fact_frames, path)
-        pos = body + chunk_size + (chunk_size & 1)
-    if fmt is None:
+    if riff.fmt is None:
         raise RecordingRejected(f"{path}: a WAV file without a fmt chunk")
-    raise RecordingRejected(f"{path}: a WAV file without audio (no data chunk)")
+    if riff.data_offset is None:
+        raise RecordingRejected(f"{path}: a WAV file without audio (no data chunk)")
+    if riff.data_offset + riff.data_size > size:
+        raise RecordingRejected(
+            f"{path}: truncated: the data chunk announces {riff.data_size} bytes, "
+            f"{size - riff.data_offset} are present"
+        )
+    fmt = _check_fmt(riff.fmt, path)
+    return _wav_info(fmt, riff.data_offset, riff.data_size, riff.fact_frames, path)
 
 
-def _parse_fmt(raw: bytes, path: Path) -> tuple[int, int, int, int, int]:
-    if len(raw) < 16:
-        raise RecordingRejected(f"{path}: the fmt chunk is too short")
-    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", raw[:16])
-    if tag == _EXTENSIBLE and len(raw) >= 26:
-        tag = struct.unpack("<H", raw[24:26])[0]  # first two bytes of the subformat GUID
+def _check_fmt(fmt: wav.FormatChunk, path: Path) -> tuple[int, int, int, int, int]:
+    tag, channels, rate, block_align, bits = (
+        fmt.tag,
+        fmt.channels,
+        fmt.sample_rate,
+        fmt.block_align,
+        fmt.bits,
+    )
     if tag not in _FORMATS:
         raise RecordingRejected(f"{path}: unsupported WAV encoding (format tag 0x{tag:04x})")
     if not 1 <= channels <= 8:

@@ -160,12 +160,8 @@ Progress = Callable[[int], None]
 
 
 def _check(store: EvidenceStore, rec: Recording) -> tuple[Recording, str | None, int]:
-    path = store.path_of(rec.stored_path)
-    try:
-        digest, size = sha256_file(path)
-    except FileNotFoundError:
-        return rec, None, 0
-    return rec, digest, size
+    state = store.inspect(store.ref(rec))
+    return rec, state.sha256, state.size
 
 
 async def verify_recordings(

@@ -7,5 +7,6 @@ timeline (``timeline``), the two-channel call recording file (``recording``), an
 asyncio media session of one call (``session``: one datagram endpoint per RTP port).
 
 Everything except ``session`` is pure and never imports asyncio.
-May import: ``hotline.errors``, numpy. Must not import the store, the web or ``hotline.sip``.
+May import: ``hotline.errors``, ``transcriber.g711`` (the one G.711 codec, pure), numpy.
+Must not import the store, the web or ``hotline.sip``.
 """

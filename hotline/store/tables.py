@@ -46,12 +46,14 @@ class Call(SQLModel, table=True):
 
 
 class Recording(SQLModel, table=True):
-    """A sealed recording: the bytes sit in the evidence store under their SHA-256."""
+    """A sealed recording of one call: the bytes sit in the evidence store under their
+    SHA-256. Identical bytes from another call (or another leg of the same call) are
+    another recording, of that call, pointing to the same stored file."""
 
     __tablename__ = "recordings"
 
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(max_length=64, unique=True)
+    sha256: str = Field(max_length=64, index=True)
     size: int
     stored_path: str = Field(max_length=255)
     """Relative to the evidence store's root."""

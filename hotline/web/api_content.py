@@ -34,6 +34,7 @@ from hotline.web.schemas import (
     TranscriptQuery,
     VersionsOut,
 )
+from hotline.web.sealed_http import send_sealed
 
 routes = Api()
 
@@ -114,7 +115,10 @@ async def recording(ctx: Ctx) -> web.StreamResponse:
         headers["Content-Disposition"] = (
             f'attachment; filename="{view.case.number}-{rec.sequence + 1}.wav"'
         )
-    return web.FileResponse(ctx.core.store.path_of(rec.stored_path), headers=headers)
+    store = ctx.core.store
+    return await send_sealed(
+        ctx.request, store, store.ref(rec), size=rec.size, sha256=rec.sha256, headers=headers
+    )
 
 
 @routes.route(

@@ -23,6 +23,7 @@ from hotline.web.keys import PRINCIPAL
 from hotline.web.present import check_case_ref, summary
 from hotline.web.routing import Api
 from hotline.web.schemas import CaseSummary
+from hotline.web.sealed_http import send_sealed
 from hotline.webhooks.callbacks import CallbackRefused, apply_callback
 from hotline.webhooks.links import LinkRefused, load_signer
 
@@ -101,14 +102,24 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
     if not _SHA256.fullmatch(sha256):
         return _error(404, "no such recording")
     signer = await load_signer(core.db)
+    sent_for = request.query.get("case", "")
     try:
-        signer.check(sha256, request.query.get("expires", ""), request.query.get("sig", ""))
+        signer.check(
+            sha256, request.query.get("expires", ""), request.query.get("sig", ""), case=sent_for
+        )
     except LinkRefused as exc:
         if exc.reason == "expired":
             return _error(410, "this link has expired; ask for the case again")
         return _error(403, "this link is not valid")
     async with core.db.session() as s:
-        rec = (await s.exec(select(Recording).where(col(Recording.sha256) == sha256))).first()
+        # The same bytes may be several calls' recordings: take the one of the case the
+        # link was sent for (signed, so it cannot be changed), else the first.
+        query = select(Recording).where(col(Recording.sha256) == sha256)
+        if sent_for.isdigit():
+            query = query.join(Case, col(Case.call_id) == col(Recording.call_id)).where(
+                col(Case.id) == int(sent_for)
+            )
+        rec = (await s.exec(query.order_by(col(Recording.id)))).first()
         if rec is None:
             return _error(404, "no such recording")
         case = (await s.exec(select(Case).where(col(Case.call_id) == rec.call_id))).first()
@@ -124,9 +135,13 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
                 "via": "signed link",
             },
         )
-    path = core.store.path_of(rec.stored_path)
-    return web.FileResponse(
-        path, headers={"Content-Type": rec.content_type, "Cache-Control": "no-store"}
+    return await send_sealed(
+        request,
+        core.store,
+        core.store.ref(rec),
+        size=rec.size,
+        sha256=rec.sha256,
+        headers={"Content-Type": rec.content_type, "Cache-Control": "no-store"},
     )
 
 
@@ -165,6 +180,7 @@ routes.add(
     path_params={"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
     query_params=(
         {"name": "expires", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "case", "in": "query", "required": False, "schema": {"type": "string"}},
         {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}},
     ),
 )

@@ -169,6 +169,17 @@ class JobOut(Out):
     last_error: str | None
 
 
+class WordOut(Out):
+    """A word and when it was said, in seconds on the case's timeline."""
+
+    start: float
+    end: float
+    word: str
+    probability: float | None = Field(
+        None, description="the model's confidence; null where a correction changed the word"
+    )
+
+
 class SegmentOut(Out):
     index: int = 0
     start: float
@@ -179,6 +190,11 @@ class SegmentOut(Out):
     edited: bool = False
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    words: list[WordOut] = Field(
+        default_factory=list,
+        description="the segment's words, which together spell its text; empty for "
+        "transcripts made before words were timed",
+    )
 
 
 class TranscriptInfo(Out):

@@ -125,7 +125,7 @@ def event_body(event: Pending | WebhookEvent, signer: LinkSigner, base_url: str,
     data: dict[str, Any] = json.loads(json.dumps(event.data))  # a copy we may annotate
     for rec in [data.get("recording"), *data.get("recordings", [])]:
         if isinstance(rec, dict) and rec.get("sha256"):
-            url, expires = signer.url(base_url, rec["sha256"], ttl)
+            url, expires = signer.url(base_url, rec["sha256"], ttl, case=event.case_id)
             rec["url"] = url
             rec["url_expires_at"] = datetime.fromtimestamp(expires, tz=utcnow().tzinfo).isoformat()
     return json.dumps(

@@ -1,9 +1,11 @@
 """Signed, expiring links to a recording, for the case system.
 
-A link names the recording by its SHA-256 and carries an expiry time and an HMAC of
-both under a key the service makes once and keeps in the database (so every process
-of a deployment signs and checks with the same key). Changing the hash, the expiry or
-the signature makes the link worthless; every download through one is audited.
+A link names the recording by its SHA-256 and the case it was sent for (the same bytes
+may be sealed for several calls; a download is audited on the case whose event carried
+the link), and carries an expiry time and an HMAC of all three under a key the service
+makes once and keeps in the database (so every process of a deployment signs and checks
+with the same key). Changing the hash, the case, the expiry or the signature makes the
+link worthless; every download through one is audited.
 """
 
 from __future__ import annotations
@@ -36,23 +38,35 @@ class LinkRefused(Exception):
 class LinkSigner:
     key: bytes
 
-    def _mac(self, sha256: str, expires: int) -> str:
-        digest = hmac.new(self.key, f"{sha256}.{expires}".encode(), hashlib.sha256).digest()
+    def _mac(self, sha256: str, expires: int, case: str) -> str:
+        signed = f"{sha256}.{expires}" + (f".{case}" if case else "")
+        digest = hmac.new(self.key, signed.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def url(
-        self, base_url: str, sha256: str, ttl_seconds: int, now: float | None = None
+        self,
+        base_url: str,
+        sha256: str,
+        ttl_seconds: int,
+        now: float | None = None,
+        *,
+        case: int | None = None,
     ) -> tuple[str, int]:
         expires = int((now if now is not None else time.time()) + ttl_seconds)
-        sig = self._mac(sha256, expires)
-        return f"{base_url}/api/recordings/{sha256}/download?expires={expires}&sig={sig}", expires
+        which = "" if case is None else str(case)
+        sig = self._mac(sha256, expires, which)
+        query = f"expires={expires}" + (f"&case={which}" if which else "") + f"&sig={sig}"
+        return f"{base_url}/api/recordings/{sha256}/download?{query}", expires
 
-    def check(self, sha256: str, expires: str, sig: str, now: float | None = None) -> None:
+    def check(
+        self, sha256: str, expires: str, sig: str, now: float | None = None, *, case: str = ""
+    ) -> None:
+        """``case`` as the link carries it (links made before it existed carry none)."""
         try:
             when = int(expires)
         except ValueError:
             raise LinkRefused("signature") from None
-        if not hmac.compare_digest(self._mac(sha256, when), sig):
+        if not hmac.compare_digest(self._mac(sha256, when, case), sig):
             raise LinkRefused("signature")
         if when < (now if now is not None else time.time()):
             raise LinkRefused("expired")

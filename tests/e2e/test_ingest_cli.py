@@ -115,14 +115,20 @@ def test_the_same_file_twice_is_one_recording(cli_env: dict[str, str], tmp_path:
     shutil.copyfile(MIXMONITOR_SAMPLE, a)
     shutil.copyfile(MIXMONITOR_SAMPLE, b)
     first = json.loads(hotline(["ingest", str(a), "--caller", "1", "--json"], cli_env).stdout)
-    again = hotline(["ingest", str(b), "--caller", "1"], cli_env)
+    again = hotline(["ingest", str(a), "--caller", "1"], cli_env)
     assert again.returncode == 0
     assert "already sealed" in again.stderr and first[0]["case"]["number"] in again.stderr
-    second = json.loads(hotline(["ingest", str(b), "--caller", "1", "--json"], cli_env).stdout)
+    second = json.loads(hotline(["ingest", str(a), "--caller", "1", "--json"], cli_env).stdout)
     assert second[0]["duplicate"] is True
     assert second[0]["case"]["id"] == first[0]["case"]["id"]
-    assert len(_sealed_files(cli_env)) == 1
     assert query(_data(cli_env), "SELECT count(*) FROM recordings") == [(1,)]
+    # Another file with the same bytes is another call's recording, stored once.
+    other = json.loads(hotline(["ingest", str(b), "--caller", "2", "--json"], cli_env).stdout)
+    assert other[0]["duplicate"] is False
+    assert other[0]["case"]["id"] != first[0]["case"]["id"]
+    assert other[0]["case"]["recording"]["sha256"] == first[0]["case"]["recording"]["sha256"]
+    assert len(_sealed_files(cli_env)) == 1
+    assert query(_data(cli_env), "SELECT count(*) FROM recordings") == [(2,)]
 
 
 def _lying_header(path: Path) -> Path:

@@ -16,7 +16,18 @@ from hotline.store.tables import Case, Transcript
 ZH_SEGMENTS = [
     {"start": 0.0, "end": 1.2, "text": "你好，我要举报。", "speaker": "caller"},
     {"start": 1.2, "end": 2.5, "text": "请讲。", "speaker": "operator"},
-    {"start": 2.5, "end": 4.0, "text": "金河水泥厂统计造假，虚报产值。", "speaker": "caller"},
+    {
+        "start": 2.5,
+        "end": 4.0,
+        "text": "金河水泥厂统计造假，虚报产值。",
+        "speaker": "caller",
+        # Timed words (the first two segments are as transcripts made before words were).
+        "words": [
+            {"start": 2.5, "end": 3.1, "word": "金河水泥厂", "probability": 0.62},
+            {"start": 3.1, "end": 3.5, "word": "统计造假，", "probability": 0.91},
+            {"start": 3.5, "end": 4.0, "word": "虚报产值。", "probability": 0.88},
+        ],
+    },
 ]
 
 

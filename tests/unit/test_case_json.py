@@ -36,7 +36,15 @@ def _tr(recording_id: int, text: str, start: float, version: int = 1) -> Transcr
         source="machine",
         text=text,
         created_at=T0 + timedelta(seconds=recording_id + version),
-        segments=[{"start": start, "end": start + 1.0, "text": text, "speaker": None}],
+        segments=[
+            {
+                "start": start,
+                "end": start + 1.0,
+                "text": text,
+                "speaker": None,
+                "words": [{"start": start, "end": start + 1.0, "word": text, "probability": 0.9}],
+            }
+        ],
     )
 
 
@@ -64,6 +72,11 @@ def test_legs_are_read_when_there_is_no_mix_and_sequences_follow_each_other() ->
     body = case_json(_view(recs, trs))["transcript"]
     starts = [(s["recording_id"], s["start"]) for s in body["segments"]]
     assert starts == [(2, 1.0), (1, 3.0), (3, 22.0)]  # the transfer's part starts at 20 s
+    # Its words move with it; the stored transcript keeps the recording's own clock.
+    assert body["segments"][2]["words"] == [
+        {"start": 22.0, "end": 23.0, "word": "after transfer", "probability": 0.9}
+    ]
+    assert trs[2].segments[0]["words"][0]["start"] == 2.0
 
 
 def test_the_latest_version_is_shown() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from transcriber.options import Options
+from transcriber.result import Word
 from transcriber.wav import Float32Array
 
 
@@ -25,47 +26,34 @@ class RawSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """A word (or, in Chinese, a character or two) and when it was said."""
-
-    start: float
-    end: float
-    text: str
-    """As the tokenizer wrote it: English words carry their leading space."""
+    words: tuple[Word, ...] = ()
+    """The words the model timed, as its tokenizer wrote them (English words carry their
+    leading space); seconds from the start of the audio."""
 
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 
 
-def split_sentences(
-    words: Sequence[Word], *, max_gap: float = 1.0
-) -> list[tuple[float, float, str]]:
-    """Group timed words into sentences: ``(start, end, text)`` each.
+def split_sentences(words: Sequence[Word], *, max_gap: float = 1.0) -> list[tuple[Word, ...]]:
+    """Group timed words into sentences.
 
     A sentence ends after a word ending in ., ?, ! (or their full-width forms), and
     wherever the speaker paused longer than ``max_gap`` seconds, which is where VAD
     cut out a silence, and often where the other party spoke.
     """
-    out: list[tuple[float, float, str]] = []
+    out: list[tuple[Word, ...]] = []
     current: list[Word] = []
     for word in words:
         if current and word.start - current[-1].end > max_gap:
-            out.append(_sentence(current))
+            out.append(tuple(current))
             current = []
         current.append(word)
-        if word.text.strip().endswith(_SENTENCE_END):
-            out.append(_sentence(current))
+        if word.word.strip().endswith(_SENTENCE_END):
+            out.append(tuple(current))
             current = []
     if current:
-        out.append(_sentence(current))
-    return [s for s in out if s[2]]
-
-
-def _sentence(words: list[Word]) -> tuple[float, float, str]:
-    return words[0].start, words[-1].end, "".join(w.text for w in words).strip()
+        out.append(tuple(current))
+    return [s for s in out if "".join(w.word for w in s).strip()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """faster-whisper (CTranslate2): int8 on CPU, batched decoding of VAD speech chunks.
 
 Batched decoding packs the speech that VAD finds into 30 s windows and decodes
-several windows at once: the same beam search, better use of the cores. Sequential
+several windows at once: the same beam search, better use of the cores. Both ways time
+every word (``word_timestamps``). Sequential
 decoding keeps temperature fallback; it is used for the languages not in
 ``Options.batched_languages`` (Mandarin: batched lost accuracy there) and with
 ``batch_size=1``. ``bench/transcribe.py`` measures both.
@@ -13,12 +14,14 @@ import logging
 from typing import Any
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.backends import RawSegment, Request, Word, split_sentences
+from transcriber.backends import RawSegment, Request, split_sentences
 from transcriber.errors import ModelNotFound
 from transcriber.guards import has_loop
 from transcriber.models import ModelSource, cache_dir
 from transcriber.options import Options
+from transcriber.result import Word
 from transcriber.wav import Float32Array
+from transcriber.words import timed
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +91,11 @@ class FasterWhisper:
         offset: float = 0.0,
     ) -> list[RawSegment]:
         segments, _info = self._model.transcribe(
-            audio, temperature=list(temperatures), vad_filter=vad, **common
+            audio,
+            temperature=list(temperatures),
+            vad_filter=vad,
+            word_timestamps=True,
+            **common,
         )
         return [
             RawSegment(
@@ -98,6 +105,7 @@ class FasterWhisper:
                 avg_logprob=float(s.avg_logprob),
                 no_speech_prob=float(s.no_speech_prob),
                 compression_ratio=float(s.compression_ratio),
+                words=_words(s.words, offset),
             )
             for s in segments
         ]
@@ -130,16 +138,24 @@ class FasterWhisper:
                     )
                 )
                 continue
-            words = [Word(float(w.start), float(w.end), str(w.word)) for w in chunk.words or ()]
-            for first, last, text in split_sentences(words):
+            for sentence in split_sentences(_words(chunk.words)):
                 out.append(
                     RawSegment(
-                        start=first,
-                        end=last,
-                        text=text,
+                        start=sentence[0].start,
+                        end=sentence[-1].end,
+                        text="".join(w.word for w in sentence).strip(),
                         avg_logprob=float(chunk.avg_logprob),
                         no_speech_prob=float(chunk.no_speech_prob),
                         compression_ratio=float(chunk.compression_ratio),
+                        words=sentence,
                     )
                 )
         return out
+
+
+def _words(words: Any, offset: float = 0.0) -> tuple[Word, ...]:
+    """faster-whisper's timed words, ``offset`` seconds later."""
+    return tuple(
+        timed(offset + float(w.start), offset + float(w.end), str(w.word), float(w.probability))
+        for w in words or ()
+    )

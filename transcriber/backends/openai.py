@@ -3,8 +3,8 @@
 Installed as the ``openai-whisper`` extra (``scripts/install-openai-whisper.sh``
 installs it with a CPU-only torch). It has no VAD of its own, so speech is found
 with the same Silero VAD faster-whisper uses, decoded as one stream of speech, and
-the times are mapped back onto the recording. It has no hot-word input either: hot
-words go into the prompt.
+the times (of segments and of words, from its own ``word_timestamps``) are mapped back
+onto the recording. It has no hot-word input either: hot words go into the prompt.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from transcriber.audio import SAMPLE_RATE
 from transcriber.backends import RawSegment, Request
 from transcriber.errors import ModelNotFound
 from transcriber.models import ModelSource, cache_dir
+from transcriber.result import Word
 from transcriber.wav import Float32Array
+from transcriber.words import timed
 
 _log = logging.getLogger(__name__)
 _INSTALL = (
@@ -151,6 +153,7 @@ class OpenAIWhisper:
                 compression_ratio_threshold=o.max_compression_ratio,
                 fp16=False,
                 verbose=None,
+                word_timestamps=True,
             )
         segments = []
         for s in result["segments"]:
@@ -166,6 +169,21 @@ class OpenAIWhisper:
                     avg_logprob=float(s["avg_logprob"]),
                     no_speech_prob=float(s["no_speech_prob"]),
                     compression_ratio=float(s["compression_ratio"]),
+                    words=_words(s.get("words") or (), times),
                 )
             )
         return segments
+
+
+def _words(words: Any, times: Any) -> tuple[Word, ...]:
+    """openai-whisper's timed words, on the recording's clock: a word stays in the speech
+    chunk that holds its middle, as faster-whisper maps its own."""
+    out = []
+    for w in words:
+        start, end = float(w["start"]), float(w["end"])
+        if times is not None:
+            chunk = times.get_chunk_index((start + end) / 2)
+            start = times.get_original_time(start, chunk)
+            end = times.get_original_time(end, chunk)
+        out.append(timed(start, end, str(w["word"]), float(w["probability"])))
+    return tuple(out)

@@ -63,13 +63,11 @@ async def test_ingest_seals_and_opens_a_draft_case(core: Hotline, tmp_path: Path
     assert report.ok and report.recordings_checked == 1
 
 
-async def test_the_same_bytes_twice_are_sealed_once(core: Hotline, tmp_path: Path) -> None:
+async def test_the_same_file_twice_is_sealed_once(core: Hotline, tmp_path: Path) -> None:
     a = tmp_path / "a.wav"
-    b = tmp_path / "copy-of-a.wav"
     a.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
-    b.write_bytes(a.read_bytes())
     first = await core.intake.ingest_file(a, caller="13800138000")
-    second = await core.intake.ingest_file(b, caller="13900139000")
+    second = await core.intake.ingest_file(a, caller="13900139000")
     assert second.duplicate
     assert second.case.id == first.case.id and second.recording.id == first.recording.id
     assert await _count(core, Recording) == 1
@@ -80,7 +78,31 @@ async def test_the_same_bytes_twice_are_sealed_once(core: Hotline, tmp_path: Pat
         dup = (
             await s.exec(select(AuditEvent).where(AuditEvent.action == "recording.duplicate"))
         ).one()
-    assert dup.details["file"] == "copy-of-a.wav"
+    assert dup.details["file"] == "a.wav" and dup.case_id == first.case.id
+
+
+async def test_the_same_bytes_under_another_name_are_another_call(
+    core: Hotline, tmp_path: Path
+) -> None:
+    """Two exported calls can be byte-identical (two callers who hung up during the
+    notice): an import is a call, and only the same file is the same call."""
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
+    b.write_bytes(a.read_bytes())
+    first = await core.intake.ingest_file(a, caller="13800138000")
+    second = await core.intake.ingest_file(b, caller="13900139000")
+    assert not second.duplicate
+    assert second.case.id != first.case.id and second.call.id != first.call.id
+    assert second.recording.sha256 == first.recording.sha256
+    assert second.recording.stored_path == first.recording.stored_path
+    assert len(_files(core.store.root)) == 1  # the bytes are stored once
+    async with core.db.session() as s:
+        sealed = (
+            await s.exec(select(AuditEvent).where(AuditEvent.action == "recording.sealed"))
+        ).all()
+    assert sorted(e.case_id for e in sealed) == sorted([first.case.id, second.case.id])
+    report = await verify(core.db, core.store)
+    assert report.ok and report.recordings_checked == 2
 
 
 @pytest.mark.parametrize(
@@ -189,18 +211,19 @@ async def test_unrecorded_incident_is_kept(core: Hotline) -> None:
     assert inc.kind == "call.unrecorded" and inc.call_id == call.id
 
 
-def test_store_refuses_to_overwrite_evidence(core: Hotline, tmp_path: Path) -> None:
+async def test_store_refuses_to_overwrite_evidence(core: Hotline, tmp_path: Path) -> None:
     """Sealing never replaces a file: a sealed name with other bytes is an alarm."""
     src = tmp_path / "a.wav"
     src.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
     staged = core.store.stage(src)
-    relative = core.store.seal(staged)
-    sealed = core.store.path_of(relative)
+    first = await core.store.seal(staged)
+    assert not first.reused and first.ref.version is None
+    sealed = core.store.path_of(first.key)
     os.chmod(sealed, 0o644)
     with sealed.open("r+b") as fh:
         fh.seek(100)
         fh.write(b"\xff")
     again = core.store.stage(src)
     with pytest.raises(Exception, match="exists with different content"):
-        core.store.seal(again)
+        await core.store.seal(again)
     assert not list((core.store.root / ".incoming").iterdir())

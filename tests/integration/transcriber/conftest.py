@@ -21,6 +21,19 @@ MIXMONITOR_SCRIPT = (
 )
 
 
+def assert_words_fit(result: transcriber.Transcript, *, slack: float = 0.5) -> None:
+    """Every segment carries timed words that spell its text, in order, inside its span."""
+    for seg in result.segments:
+        assert seg.words, f"no word timings in {seg}"
+        assert "".join(w.word for w in seg.words) == seg.text, seg
+        starts = [w.start for w in seg.words]
+        assert starts == sorted(starts), seg
+        for w in seg.words:
+            assert seg.start - slack <= w.start <= w.end <= seg.end + slack, (w, seg)
+            assert w.start >= 0.0 and w.end <= result.duration + 0.05, (w, result.duration)
+            assert w.probability is None or 0.0 <= w.probability <= 1.0
+
+
 @pytest.fixture(scope="session")
 def base() -> transcriber.Transcriber:
     """The default model: bundled multilingual base, int8."""

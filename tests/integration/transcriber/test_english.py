@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import transcriber
-from tests.integration.transcriber.conftest import telephone_versions
+from tests.integration.transcriber.conftest import assert_words_fit, telephone_versions
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 from transcriber.metrics import english_words, wer
 
@@ -38,6 +38,7 @@ def test_english_report_key_words(
     )
     assert all(s.avg_logprob is not None and s.no_speech_prob is not None for s in result.segments)
     assert wer(REPORT, result.text) < 0.35
+    assert_words_fit(result)
 
 
 def test_base_detects_english_by_itself(

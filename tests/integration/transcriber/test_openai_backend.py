@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import transcriber
-from tests.integration.transcriber.conftest import MIXMONITOR_SCRIPT
+from tests.integration.transcriber.conftest import MIXMONITOR_SCRIPT, assert_words_fit
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 from transcriber.convert import openai_state_dict, read_ct2
 from transcriber.metrics import english_words, wer
@@ -75,6 +75,7 @@ def test_both_backends_agree_on_the_same_weights_and_audio() -> None:
             model,
             result.text,
         )
+        assert_words_fit(result)  # both backends time every word, on the recording's clock
     # faster-whisper, float32 or int8, is at least as accurate as the reference implementation.
     assert (
         rates["faster-whisper:bundled-base:float32"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import transcriber
+from tests.integration.transcriber.conftest import assert_words_fit
 from tests.support.speech import conversation, phone_speech
 from transcriber.metrics import english_words
 
@@ -35,6 +36,7 @@ def assert_turns_are_labelled(result: transcriber.Transcript) -> None:
     assert len(OPERATOR_WORDS & operator) >= 2 and not OPERATOR_WORDS & caller, result.dialogue
     starts = [s.start for s in result.segments]
     assert starts == sorted(starts)
+    assert_words_fit(result)  # each speaker's words keep their times through the merge
     assert result.segments[0].speaker == "operator", result.dialogue
     turns = [s.speaker for s in result.segments]
     assert turns.index("caller") < len(turns) - 1 - turns[::-1].index("operator"), (

@@ -218,6 +218,12 @@ async def test_correcting_the_transcript_makes_a_new_version(rig: WebRig, tmp_pa
     assert body["version"] == 2 and body["source"] == "correction"
     assert body["author"] == "user:handler" and body["segments"][2]["edited"]
     assert body["segments"][0]["start"] == 0.0 and body["segments"][2]["end"] == 4.0
+    # The corrected segment's words spell its new text and keep the times they had.
+    words = body["segments"][2]["words"]
+    assert "".join(w["word"] for w in words) == "金河水泥厂统计造假，虚报工业产值。"
+    assert words[:2] == ZH_SEGMENTS[2]["words"][:2]
+    assert words[2] == {"start": 3.5, "end": 4.0, "word": "虚报工业产值。", "probability": None}
+    assert body["segments"][1]["words"] == []  # a transcript from before word timings
     # The old version stays, and says what it was.
     assert (await handler.get(f"/api/cases/{case.id}/transcript?version=1"))[1]["segments"][2][
         "text"

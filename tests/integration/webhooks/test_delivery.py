@@ -240,3 +240,46 @@ async def test_manual_forwarding_holds_the_case_until_a_handler_forwards_it(
         assert "case.forwarded" in actions
     finally:
         await manual.close()
+
+
+async def test_each_cases_link_to_identical_bytes_is_audited_on_that_case(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """Two calls with byte-identical recordings: the link in each case's event serves the
+    bytes and the download is audited on the case the link was sent for."""
+    cases = [await _ingest(rig, tmp_path, name) for name in ("one.wav", "two.wav")]
+    worker = rig.delivery_worker()
+    await worker.start()
+    try:
+        await rig.receiver.wait_for(lambda r: len(r.accepted) >= 2, within=30)
+    finally:
+        await worker.stop()
+    links = {
+        a.event["data"]["case"]["number"]: a.event["data"]["recording"]["url"]
+        for a in rig.receiver.accepted
+        if a.event is not None
+    }
+    runner = web.AppRunner(make_app(rig.core))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with ClientSession() as http:
+            for case in reversed(cases):
+                link = links[case.number].replace(
+                    rig.core.settings.base_url, f"http://127.0.0.1:{port}"
+                )
+                async with http.get(link) as resp:
+                    assert resp.status == 200
+                    assert await resp.read() == MIXMONITOR_SAMPLE.read_bytes()
+                forged = link.replace(f"case={case.id}", f"case={cases[0].id + cases[1].id}")
+                async with http.get(forged) as resp:
+                    assert resp.status == 403
+    finally:
+        await runner.cleanup()
+    async with rig.core.db.session() as s:
+        downloads = (
+            await s.exec(select(AuditEvent).where(AuditEvent.action == "recording.downloaded"))
+        ).all()
+    assert [d.case_id for d in downloads] == [cases[1].id, cases[0].id]

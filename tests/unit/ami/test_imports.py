@@ -10,7 +10,14 @@ import pytest
 from tests.support.imports import imports
 
 AMI = Path(__file__).resolve().parents[3] / "hotline" / "ami"
-ALLOWED = ("hotline.ami", "hotline.calls", "hotline.courier", "hotline.errors")
+ALLOWED = (
+    "hotline.ami",
+    "hotline.calls",
+    "hotline.courier",
+    "hotline.errors",
+    "transcriber.wav",
+    "transcriber.errors",
+)
 
 
 CORES = ("message.py", "protocol.py", "tracker.py", "state.py", "model.py", "completeness.py")
@@ -19,7 +26,7 @@ ADAPTERS = {"hotline.ami.client", "hotline.ami.pickup", "hotline.ami.source", "h
 
 @pytest.mark.parametrize("path", sorted(AMI.glob("*.py")), ids=lambda p: p.name)
 def test_the_asterisk_source_imports_only_what_it_may(path: Path) -> None:
-    found = {name for name in imports(path) if name.startswith("hotline")}
+    found = {name for name in imports(path) if name.startswith(("hotline", "transcriber"))}
     assert all(name.startswith(ALLOWED) for name in found), found
 
 

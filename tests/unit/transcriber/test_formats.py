@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from transcriber.formats import timestamp, to_json, to_srt, to_text, to_vtt
-from transcriber.result import Dropped, Segment, Transcript, join_texts
+from transcriber.result import Dropped, Segment, Transcript, Word, join_texts
 
 CALL = Transcript(
     language="en",
@@ -14,7 +14,15 @@ CALL = Transcript(
     segments=(
         Segment(0.0, 2.04, "Hotline, good afternoon.", "operator", -0.2, 0.01),
         Segment(2.5, 3661.0015, "I smell gas <here> & there.", "caller", -0.3, 0.02),
-        Segment(3661.5, 3662.0, "Thank you.", "caller", -0.1, 0.0),
+        Segment(
+            3661.5,
+            3662.0,
+            "Thank you.",
+            "caller",
+            -0.1,
+            0.0,
+            words=(Word(3661.5, 3661.7, "Thank", 0.97), Word(3661.7, 3662.0, " you.", 0.99)),
+        ),
     ),
     dropped=(Dropped(5.0, 6.0, "Thank you for watching.", "hallucination", "caller"),),
 )
@@ -51,7 +59,12 @@ def test_json_round_trips_with_everything_a_handler_needs() -> None:
         "avg_logprob": -0.3,
         "no_speech_prob": 0.02,
         "compression_ratio": None,
+        "words": [],
     }
+    assert data["segments"][2]["words"] == [
+        {"start": 3661.5, "end": 3661.7, "word": "Thank", "probability": 0.97},
+        {"start": 3661.7, "end": 3662.0, "word": " you.", "probability": 0.99},
+    ]
     assert data["dropped"][0]["reason"] == "hallucination"
 
 

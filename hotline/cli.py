@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline import __version__, commands_accounts, commands_custody
+from hotline import __version__, commands_accounts, commands_archive, commands_custody
 from hotline.config import Settings, load_settings
 from hotline.errors import (
     ConfigError,
@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_accounts.add_parsers(sub)
     commands_custody.add_parsers(sub)
+    commands_archive.add_parsers(sub)
 
     sub.add_parser("doctor", help="check settings, database, evidence store and model")
     return p
@@ -204,6 +205,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await webhook_commands.run(settings, args, actor=actor)
         case "verify" | "audit":
             return await commands_custody.run(settings, args, actor=actor)
+        case "retention" | "archive":
+            return await commands_archive.run(settings, args, actor=actor)
         case "db":
             return await commands.db(settings, args.db_command)
         case "doctor":

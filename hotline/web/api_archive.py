@@ -3,13 +3,22 @@ lifted by the head) and the retention report."""
 
 from __future__ import annotations
 
-from hotline.archive import preservation
+from datetime import datetime
+
+from hotline.archive import preservation, retention
 from hotline.auth.roles import Permission
 from hotline.cases import preservation_json
 from hotline.web.api_cases import CASE_ID
 from hotline.web.present import load_case
 from hotline.web.routing import Api, Ctx
-from hotline.web.schemas import LiftIn, PreservationIn, PreservationOut, PreservationStateOut
+from hotline.web.schemas import (
+    LiftIn,
+    PreservationIn,
+    PreservationOut,
+    PreservationStateOut,
+    RetentionOut,
+    RetentionQuery,
+)
 
 routes = Api()
 
@@ -67,3 +76,27 @@ async def lift_preservation(ctx: Ctx) -> PreservationStateOut:
             s, view.case, form.reason, actor=ctx.user.actor, outbox=ctx.core.outbox
         )
         return _state(view.case.number, None, True)
+
+
+async def retention_report(ctx: Ctx, query: RetentionQuery) -> RetentionOut:
+    settings = ctx.core.settings
+    today = query.today or datetime.now(settings.tz).date()
+    async with ctx.core.db.session() as s:
+        report = await retention.report(s, settings, today, query.within)
+    return RetentionOut.model_validate(report.to_dict())
+
+
+@routes.route(
+    "GET",
+    "/api/retention",
+    summary="The retention report",
+    tag="archive",
+    allow={Permission.AUDIT_READ},
+    query=RetentionQuery,
+    response=RetentionOut,
+    description="Art. 19: cases whose retention period ended (`due`), ends within "
+    "`within` days (`soon`), and cases preserved long-term (never due). It only informs: "
+    "nothing in hotline deletes evidence.",
+)
+async def retention_index(ctx: Ctx) -> RetentionOut:
+    return await retention_report(ctx, ctx.query(RetentionQuery))

@@ -321,6 +321,51 @@ class PreservationStateOut(Out):
     changed: bool = Field(description="false: the case was flagged like this already")
 
 
+class RetentionQuery(Query):
+    within: int = Field(90, ge=0, le=36500, description="'soon': ends within this many days")
+    today: date | None = Field(None, description="report as of this local date (default today)")
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return value
+
+
+class RetentionEntryOut(Out):
+    case_id: int
+    number: str
+    category: str
+    opened: date
+    years: int
+    ends: date
+    state: Literal["due", "soon", "preserved", "kept"]
+    days_left: int = Field(description="negative: the period ended that many days ago")
+    preservation_reason: str | None
+    archived_on: list[str] = Field(description="disc volumes (labels) holding the case")
+
+
+class RetentionCountsOut(Out):
+    due: int
+    soon: int
+    preserved: int
+    kept: int
+    total: int
+
+
+class RetentionOut(Out):
+    today: date
+    within_days: int
+    counts: RetentionCountsOut
+    due: list[RetentionEntryOut]
+    soon: list[RetentionEntryOut]
+    preserved: list[RetentionEntryOut]
+    deletes_nothing: bool = Field(
+        description="always true: the report informs; hotline deletes no evidence (art. 21)"
+    )
+
+
 class RecordingQuery(Query):
     recording: int | None = Field(None, ge=1, le=2**62, description="which, if several")
     download: bool = Field(False, description="as an attachment")

@@ -40,3 +40,14 @@ async def test_cases_preserved_lists_the_flagged_cases(cli_env: dict[str, str]) 
     assert second in text and "kept long-term: obstruction" in text and first not in text
     everything = hotline(["cases"], cli_env).stdout
     assert first in everything and second in everything
+
+    report = hotline(["retention", "report", "--json"], cli_env)
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert [e["number"] for e in data["preserved"]] == [second]
+    assert data["counts"]["kept"] == 1 and data["due"] == []
+    text = hotline(["retention", "report", "--within", "30"], cli_env).stdout
+    assert "KEPT LONG-TERM: 1" in text and second in text
+    assert "hotline deletes no evidence" in text
+    refused = hotline(["retention", "report", "--within", "-3"], cli_env)
+    assert refused.returncode == 2 and "--within" in refused.stderr

@@ -63,6 +63,7 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     ),
     "history": ("GET", "/api/cases/{other}/history", None, HANDLING | {"auditor"}),
     "audit_trail": ("GET", "/api/audit", None, AUDIT),
+    "retention_index": ("GET", "/api/retention", None, AUDIT),
     "recording": ("GET", "/api/cases/{other}/recording", None, CONTENT),
     "transcript": ("GET", "/api/cases/{other}/transcript", None, CONTENT),
     "correct_transcript": (

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives (speech synthesis, audio tools,
 # SIP peers, a browser and a CJK font for its screenshots, npm for the voices of the
-# natural test speech), only those missing.
+# natural test speech, xorriso and isoinfo to read disc archives), only those missing.
 # Uses sudo when not root.
 set -euo pipefail
 
-packages=(espeak-ng sox libsox-fmt-all sip-tester baresip chromium fonts-wqy-microhei)
+packages=(espeak-ng sox libsox-fmt-all sip-tester baresip chromium fonts-wqy-microhei xorriso genisoimage)
 
 missing=()
 for p in "${packages[@]}"; do

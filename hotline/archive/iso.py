@@ -2,9 +2,9 @@
 (blocking: callers run these on a thread).
 
 A sealed recording is read through the evidence store while the image is written and
-hashed on the way: bytes that no longer match their seal stop the image, which is then
-removed (it was never an archive). An image is written under a temporary name, synced,
-and only then given its name.
+hashed on the way (``streams``): bytes that no longer match their seal stop the image,
+which is then removed (it was never an archive). An image is written under a temporary
+name, synced, checked, and only then given its name.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
 from hotline.archive.layout import SECTOR, DiscFile, IsoNames, directories_of
+from hotline.archive.streams import Hasher, ImageDigest
 from hotline.errors import EvidenceError, InputError
 from hotline.evidence.backend import ObjectRef, Readable
 from hotline.evidence.hashing import sha256_file
@@ -37,13 +38,15 @@ _DIR_MODE = 0o40555
 class SealedSource(io.RawIOBase):
     """A sealed recording as ``pycdlib`` reads it while writing: opened through the
     evidence store at the first read (so thousands of files hold no descriptor until
-    their turn), closed at its end, and hashed; a mismatch with the seal raises."""
+    their turn), closed at its end, and hashed on ``hasher``'s thread; ``check`` (once
+    the hasher is drained) raises if the bytes were not the sealed ones."""
 
-    def __init__(self, file: DiscFile, open_sealed: OpenSealed) -> None:
+    def __init__(self, file: DiscFile, open_sealed: OpenSealed, hasher: Hasher) -> None:
         super().__init__()
         assert file.sealed is not None
         self.file = file
         self._open = open_sealed
+        self._hasher = hasher
         self._context: AbstractContextManager[Readable] | None = None
         self._stream: Readable | None = None
         self._digest = hashlib.sha256()
@@ -60,6 +63,7 @@ class SealedSource(io.RawIOBase):
         if whence != os.SEEK_SET or offset != 0:
             raise io.UnsupportedOperation("a sealed recording is read from its start")
         self._finish()
+        self._hasher.drain()
         self._digest = hashlib.sha256()
         self._read = 0
         return 0
@@ -74,16 +78,15 @@ class SealedSource(io.RawIOBase):
             assert self.file.sealed is not None
             self._context = self._open(self.file.sealed)
             self._stream = self._context.__enter__()
-        want = self.file.size - self._read if size < 0 else size
-        data = self._stream.read(min(want, self.file.size - self._read)) if want > 0 else b""
-        self._digest.update(data)
+        left = self.file.size - self._read
+        data = self._stream.read(left if size < 0 else min(size, left)) if left > 0 else b""
+        self._hasher.update(self._digest, data)
         self._read += len(data)
         if self._read >= self.file.size or not data:
             self._finish()
-            self._check()
         return data
 
-    def _check(self) -> None:
+    def check(self) -> None:
         digest = self._digest.hexdigest()
         if self._read != self.file.size or digest != self.file.sha256:
             raise EvidenceError(
@@ -100,12 +103,6 @@ class SealedSource(io.RawIOBase):
     def close(self) -> None:
         self._finish()
         super().close()
-
-
-def _source(file: DiscFile, open_sealed: OpenSealed) -> BinaryIO:
-    if file.data is not None:
-        return io.BytesIO(file.data)
-    return SealedSource(file, open_sealed)  # type: ignore[return-value]
 
 
 def write_image(
@@ -137,6 +134,8 @@ def write_image(
     )
     names = IsoNames()
     sources: list[BinaryIO] = []
+    sealed: list[SealedSource] = []
+    recordings, image = Hasher(), Hasher()
     try:
         for directory in sorted(directories_of(f.path for f in files)):
             iso.add_directory(
@@ -146,7 +145,12 @@ def write_image(
                 file_mode=_DIR_MODE,
             )
         for file in sorted(files, key=lambda f: f.path):
-            source = _source(file, open_sealed)
+            if file.data is not None:
+                source: BinaryIO = io.BytesIO(file.data)
+            else:
+                reader = SealedSource(file, open_sealed, recordings)
+                sealed.append(reader)
+                source = reader  # type: ignore[assignment]
             sources.append(source)
             iso.add_fp(
                 source,
@@ -161,23 +165,49 @@ def write_image(
             raise EvidenceError(
                 f"volume {label} would take {size} bytes, more than the media's {capacity}"
             )
-        _write(iso, target)
+
+        def checked() -> None:
+            recordings.drain()
+            for reader in sealed:
+                reader.check()
+
+        digest = _write(iso, target, image, checked)
     finally:
+        recordings.close()
+        image.close()
         iso.close()
         for source in sources:
             source.close()
-    return sha256_file(target)
+    return digest, target.stat().st_size
 
 
-def _write(iso: pycdlib.PyCdlib, target: Path) -> None:
+def _data_start(iso: pycdlib.PyCdlib) -> Callable[[], int | None]:
+    """Where the first file's data begins, once pycdlib has laid the image out."""
+
+    def find() -> int | None:
+        try:
+            extents = [i.extent_location() for i in iso.inodes if i.get_data_length()]
+        except (AttributeError, PyCdlibException):
+            return None
+        return min(extents) * SECTOR if extents else None
+
+    return find
+
+
+def _write(iso: pycdlib.PyCdlib, target: Path, hasher: Hasher, checked: Callable[[], None]) -> str:
     part = target.with_name(f".{target.name}.part")
     try:
         fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            with part.open("xb") as out:
-                iso.write_fp(out, blocksize=_BLOCK)
+            with part.open("x+b") as out:
+                digest = ImageDigest(out, _data_start(iso), hasher)
+                iso.write_fp(digest, blocksize=_BLOCK)  # type: ignore[arg-type]
                 out.flush()
                 os.fsync(out.fileno())
+                checked()
+                sha256 = digest.hexdigest(out.seek(0, os.SEEK_END))
+            if sha256 is None:
+                sha256, _ = sha256_file(part)
             try:
                 # Like the evidence store: link never replaces a name that exists.
                 os.link(part, target)
@@ -190,6 +220,7 @@ def _write(iso: pycdlib.PyCdlib, target: Path) -> None:
         raise EvidenceError(f"cannot write {target}: {exc}") from exc
     finally:
         part.unlink(missing_ok=True)
+    return sha256
 
 
 class Image:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import SQLModel
 
 from hotline.evidence.chain import GENESIS, canonical, link_hash
 from hotline.evidence.checkpoints import ACTION, Checkpoint, CheckpointError, WitnessLine
@@ -32,6 +32,7 @@ from hotline.store.db import Database
 from hotline.store.tables import AuditEvent
 
 _BATCH = 1000
+_EVENTS = SQLModel.metadata.tables["audit_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class ChainWalk:
 
 
 def _check_checkpoint(
-    ev: AuditEvent, prev_seq: int, prev_hash: str, public: PublicKey | None
+    ev: Any, prev_seq: int, prev_hash: str, public: PublicKey | None
 ) -> SeenCheckpoint:
     try:
         cp = Checkpoint.from_details(ev.details)
@@ -116,12 +117,13 @@ async def walk_chain(
     walk = ChainWalk()
     prev_hash, expected_seq = GENESIS, 1
     while True:
-        async with db.session() as s:
-            batch = (
-                await s.exec(
-                    select(AuditEvent)
-                    .where(col(AuditEvent.seq) >= expected_seq)
-                    .order_by(col(AuditEvent.seq))
+        # Plain rows, no ORM objects: the walk reads each event once and keeps none.
+        async with db.connection() as conn:
+            batch: Sequence[Any] = (
+                await conn.execute(
+                    _EVENTS.select()
+                    .where(_EVENTS.c.seq >= expected_seq)
+                    .order_by(_EVENTS.c.seq)
                     .limit(_BATCH)
                 )
             ).all()
@@ -156,7 +158,7 @@ async def walk_chain(
             if ev.action == ACTION:
                 walk.checkpoints.append(_check_checkpoint(ev, ev.seq - 1, prev_hash, public))
             if ev.action in collect:
-                walk.collected.append(ev)
+                walk.collected.append(AuditEvent(**ev._mapping))
             if ev.seq in remember:
                 walk.hashes[ev.seq] = ev.hash
             prev_hash, expected_seq = ev.hash, ev.seq + 1

@@ -32,7 +32,8 @@ Category = Literal[
 """举报类型: the violations of the Statistics Law a bureau enforces (see DOMAIN.md)."""
 CATEGORIES: tuple[str, ...] = get_args(Category)[1:]
 
-Confidentiality = Literal["normal", "confidential", "secret"]
+Confidentiality = Literal["normal", "personal", "commercial", "state"]
+"""Art. 18 levels (``hotline.custody.levels``)."""
 
 PERSONAL_FIELDS = frozenset({"reporter_name", "reporter_contact"})
 """The reporter's identity: masked for most roles, never copied into audit details."""
@@ -97,9 +98,19 @@ class IntakeFields(BaseModel):
 
 
 class CaseUpdate(IntakeFields):
-    """What a handler may change on a case."""
+    """What a handler may change on a case. The confidentiality level is not among
+    them: the head sets it, with a reason (``PUT /api/cases/{id}/confidentiality``)."""
 
-    confidentiality: Confidentiality | None = None
+    @model_validator(mode="before")
+    @classmethod
+    def _no_level(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "confidentiality" in data:
+            raise ValueError(
+                "the confidentiality level is set by the head with a reason: "
+                "PUT /api/cases/{id}/confidentiality"
+            )
+        return data
+
     status: Literal["draft", "under_review"] | None = Field(
         None, description="later states come from forwarding and the case system"
     )

@@ -19,7 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline import __version__, commands_accounts, commands_archive, commands_custody
+from hotline import (
+    __version__,
+    commands_accounts,
+    commands_archive,
+    commands_copies,
+    commands_custody,
+)
 from hotline.config import Settings, load_settings
 from hotline.errors import (
     ConfigError,
@@ -107,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("status", help="show the schema revision")
 
     commands_accounts.add_parsers(sub)
+    commands_copies.add_parsers(sub)
     commands_custody.add_parsers(sub)
     commands_archive.add_parsers(sub)
 
@@ -211,6 +218,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.db(settings, args.db_command)
         case "doctor":
             return await commands.doctor(settings)
+        case "copies":
+            return await commands_copies.run(settings, args)
         case "users" | "tokens":
             return await commands_accounts.run(settings, args, actor=actor)
     raise AssertionError(args.command)

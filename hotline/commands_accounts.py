@@ -37,6 +37,13 @@ def add_parsers(sub: Any) -> None:
     ):
         cmd = users_sub.add_parser(name, help=text)
         cmd.add_argument("name")
+    for name, text in (
+        ("grant", "give a user a role beside their own (e.g. an admin who is also head)"),
+        ("revoke", "withdraw a role granted with `grant`"),
+    ):
+        cmd = users_sub.add_parser(name, help=text)
+        cmd.add_argument("name")
+        cmd.add_argument("--role", required=True, choices=ROLES)
     reset = users_sub.add_parser(
         "reset-password", help="a new random password, to be changed at the next sign-in"
     )
@@ -104,6 +111,12 @@ async def _users(db: Any, args: argparse.Namespace, actor: str) -> int:
                 db, args.name, disabled=args.users_command == "disable", actor=actor
             )
             print(f"{user.username!r} {args.users_command}d")
+        case "grant" | "revoke":
+            user = await users.set_role(
+                db, args.name, args.role, granted=args.users_command == "grant", actor=actor
+            )
+            held = ", ".join([user.role, *filter(None, user.extra_roles.split(","))])
+            print(f"{user.username!r} now holds: {held} (their sessions have ended)")
         case "reset-password":
             password = _read_password() if args.password_stdin else None
             made = await users.reset_password(db, args.name, actor=actor, password=password)
@@ -113,11 +126,12 @@ async def _users(db: Any, args: argparse.Namespace, actor: str) -> int:
                 print("(shown once; it must be changed at the next sign-in)")
         case "list":
             rows = await users.list_users(db)
-            data = [
+            data: list[dict[str, Any]] = [
                 {
                     "username": u.username,
                     "display_name": u.display_name,
                     "role": u.role,
+                    "roles": [u.role, *filter(None, u.extra_roles.split(","))],
                     "disabled": u.disabled,
                     "must_change_password": u.must_change_password,
                     "last_login_at": _when(u.last_login_at),
@@ -131,7 +145,7 @@ async def _users(db: Any, args: argparse.Namespace, actor: str) -> int:
             for u in data if not args.json else []:
                 state = "disabled" if u["disabled"] else "active"
                 print(
-                    f"{u['username']:<20} {u['role']:<11} {state:<9} "
+                    f"{u['username']:<20} {'+'.join(map(str, u['roles'])):<18} {state:<9} "
                     f"last sign-in {u['last_login_at']}"
                 )
     return EXIT_OK

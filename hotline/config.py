@@ -307,6 +307,11 @@ class Settings(BaseModel):
         return self.signing_key or self.data_dir / "keys" / KEY_FILE
 
     @property
+    def copies_dir(self) -> Path:
+        """Issued copies (ZIPs), written once, kept for download and for the record."""
+        return self.data_dir / "copies"
+
+    @property
     def spool_dir(self) -> Path:
         """Where call sources write recordings before they are sealed."""
         return self.data_dir / "spool"

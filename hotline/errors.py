@@ -18,6 +18,7 @@
      ├── DeliveryError        webhook delivery to the case system
      └── AccessError          sign-in, sessions, API tokens
           ├── LoginRefused         wrong user name or password, or a disabled account
+          ├── CopyRefused          a copy request's step this person or state does not allow
           └── LoginThrottled       too many wrong passwords lately: wait, then try again
 
 A user-facing message says what was wrong and what to do; the CLI prints it on one
@@ -106,6 +107,16 @@ class AccessError(HotlineError):
 
 class LoginRefused(AccessError):
     """Wrong user name or password, or a disabled account (deliberately not told apart)."""
+
+
+class CopyRefused(AccessError):
+    """A step of a copy request that this person may not take, or not in its state
+    (art. 17: approval by the head, never by the requester). ``status``: the HTTP
+    answer it stands for (403 not this person, 409 not in this state)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class LoginThrottled(AccessError):

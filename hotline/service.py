@@ -16,6 +16,7 @@ from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
 from hotline.checkpointing import TIMESTAMP, Checkpointer, CheckpointTicker, Timestamper
 from hotline.config import Settings
+from hotline.custody.issue import CopyMaker
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
@@ -72,6 +73,11 @@ class Hotline:
         if self._key is None:
             self._key = InstallationKey.load_or_create(self.settings.signing_key_path)
         return self._key
+
+    @property
+    def copies(self) -> CopyMaker:
+        """Makes and keeps the copies of evidence that requests were approved for."""
+        return CopyMaker(self.settings, self.db, self.store, self.key)
 
     async def on_fact(self, fact: CallFact) -> None:
         """Where the call sources send their facts: live view first, then the store.

@@ -5,6 +5,13 @@ copying or leaking is forbidden; art. 18: personal privacy is protected. So list
 to recordings and reading transcripts is a permission of its own, caller numbers and
 reporters' identities are masked unless a role needs them, and an operator sees the
 content of the calls they took, not of everyone's.
+
+Separation of duties (art. 11): the ``admin`` runs the installation (accounts, tokens,
+endpoints) and is not a keeper of evidence, so the role reads no recording, transcript
+or reporter's identity. A person may hold more than one role (``hotline users grant
+NAME --role head``): what they may do is the union of their roles' permissions, and
+the four-eyes rules (a copy request is never approved by its requester) go by person,
+not by role.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     """Supervises recording practice (art. 19): audit trail and case metadata only."""
     ADMIN = "admin"
-    """Runs the installation: accounts and tokens, and every permission."""
+    """Runs the installation: accounts, tokens, endpoints, health and metrics; case
+    metadata masked; no recordings, transcripts or reporters' identities."""
 
 
 class Permission(StrEnum):
@@ -38,6 +46,8 @@ class Permission(StrEnum):
     """The intake form attached to a live call."""
     CASES_READ = "cases.read"
     """Every case: fields (personal data masked), history."""
+    CASES_READ_ALL = "cases.read.all"
+    """Cases of every confidentiality level, ``state`` included (the agency head)."""
     CASES_READ_OWN = "cases.read.own"
     """Cases whose call this user took: fields, recording and transcript, unmasked."""
     CONTENT_READ = "content.read"
@@ -97,13 +107,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CONFIDENTIALITY_SET,
             Permission.PRESERVATION_MARK,
             Permission.PRESERVATION_LIFT,
+            Permission.CASES_READ_ALL,
         }
     ),
     Role.AUDITOR: frozenset(
         {Permission.CASES_READ, Permission.AUDIT_READ, Permission.METRICS_READ}
     ),
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(
+        {
+            Permission.ACCOUNTS_MANAGE,
+            Permission.METRICS_READ,
+            Permission.AUDIT_READ,
+            Permission.CASES_READ,
+            Permission.LIVE_READ,
+        }
+    ),
 }
+
+
+def permissions_of(roles: frozenset[Role] | set[Role]) -> frozenset[Permission]:
+    """What a holder of all of ``roles`` may do."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def parse_roles(value: str) -> frozenset[Role]:
+    """Extra roles as stored (``head,auditor``); unknown names are ignored."""
+    known = {r.value for r in Role}
+    return frozenset(Role(v) for v in (p.strip() for p in value.split(",")) if v in known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +155,16 @@ class Principal:
     """The session row's id (a digest) when signed in with a cookie."""
     csrf_token: str | None = None
     must_change_password: bool = False
+    extra_roles: frozenset[Role] = frozenset()
+    """Roles granted beside ``role`` (a person only; tokens have one role)."""
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset({self.role}) | self.extra_roles
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.roles)
 
     @property
     def actor(self) -> str:
@@ -133,7 +176,9 @@ class Principal:
         return self.name if self.kind == "user" else None
 
     def can(self, permission: Permission) -> bool:
-        return permission in ROLE_PERMISSIONS[self.role]
+        if not self.extra_roles:
+            return permission in ROLE_PERMISSIONS[self.role]
+        return permission in self.permissions
 
     def can_any(self, *permissions: Permission) -> bool:
         return any(self.can(p) for p in permissions)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from hotline.auth.roles import Principal, Role
+from hotline.auth.roles import Principal, Role, parse_roles
 from hotline.config import Settings
 from hotline.evidence.audit import append_audit
 from hotline.store.accounts import User, WebSession
@@ -48,6 +48,7 @@ def principal_of(user: User, session: WebSession | None = None) -> Principal:
         session_id=session.id if session else None,
         csrf_token=session.csrf_token if session else None,
         must_change_password=user.must_change_password,
+        extra_roles=parse_roles(user.extra_roles) - {Role(user.role)},
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from hotline.auth.roles import Role
+from hotline.auth.roles import Role, parse_roles
 from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
 from hotline.evidence.audit import append_audit
 from hotline.store.accounts import LoginFailure, User, WebSession
@@ -154,6 +154,34 @@ async def set_disabled(db: Database, username: str, *, disabled: bool, actor: st
             action="user.disabled" if disabled else "user.enabled",
             subject=f"user:{user.id}",
             details={"username": username},
+        )
+    return user
+
+
+async def set_role(db: Database, username: str, role: str, *, granted: bool, actor: str) -> User:
+    """Grant a role beside the user's own, or withdraw one granted (``users grant`` /
+    ``users revoke``). The user's sessions end, so the change applies at once."""
+    checked = check_role(role)
+    async with db.session() as s:
+        user = (await s.exec(select(User).where(col(User.username) == username))).first()
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        extra = set(parse_roles(user.extra_roles))
+        if checked == Role(user.role):
+            raise InputError(f"{username!r} is {checked.value} already (their own role)")
+        if granted == (checked in extra):
+            state = "holds" if granted else "does not hold"
+            raise InputError(f"{username!r} {state} the role {checked.value} already")
+        extra = extra | {checked} if granted else extra - {checked}
+        user.extra_roles = ",".join(sorted(r.value for r in extra))
+        s.add(user)
+        await s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+        await append_audit(
+            s,
+            actor=actor,
+            action="user.role_granted" if granted else "user.role_revoked",
+            subject=f"user:{user.id}",
+            details={"username": username, "role": checked.value},
         )
     return user
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from hotline.store.accounts import ApiToken, LoginFailure, User, WebSession
 from hotline.store.casework import CallIntake, CaseSearch
+from hotline.store.custody import CaseAssignment, CopyRequest, RedactionMark
 from hotline.store.db import Database
 from hotline.store.delivery import (
     CallbackReceipt,
@@ -41,8 +42,10 @@ __all__ = [
     "CallIntake",
     "CallbackReceipt",
     "Case",
+    "CaseAssignment",
     "CaseSearch",
     "CaseStatus",
+    "CopyRequest",
     "Database",
     "Delivery",
     "DeliveryStatus",
@@ -51,6 +54,7 @@ __all__ = [
     "JobStatus",
     "LoginFailure",
     "Recording",
+    "RedactionMark",
     "ServerSecret",
     "Transcript",
     "User",

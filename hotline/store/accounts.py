@@ -21,7 +21,9 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(default="", max_length=128)
     role: str = Field(max_length=16)
-    """``operator``, ``handler``, ``supervisor``, ``auditor`` or ``admin``."""
+    """``operator``, ``handler``, ``supervisor``, ``head``, ``auditor`` or ``admin``."""
+    extra_roles: str = Field(default="", max_length=128)
+    """Roles granted beside ``role``, comma-separated (``head``): ``hotline users grant``."""
     password_hash: str = Field(max_length=255)
     language: str = Field(default="", max_length=8)
     """``zh`` or ``en``; empty: follow the browser."""

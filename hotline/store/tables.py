@@ -113,7 +113,9 @@ class Case(SQLModel, table=True):
     operator: str = Field(default="", max_length=128, index=True)
     handler: str = Field(default="", max_length=128)
     # art. 18 confidentiality
-    confidentiality: str = Field(default="normal", max_length=16)
+    confidentiality: str = Field(default="personal", max_length=16)
+    """``normal``, ``personal`` (the reporter is protected: every report's default),
+    ``commercial`` or ``state`` (``hotline.custody.levels``)."""
     # art. 20 long-term preservation (长期保存): set and lifted only through
     # ``hotline.archive.preservation``, never by editing the case
     preservation_reason: str = Field(default="", max_length=32, index=True)

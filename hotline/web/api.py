@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from hotline.auth import sessions, users
-from hotline.auth.roles import ROLE_PERMISSIONS, Permission
+from hotline.auth.roles import Permission
 from hotline.errors import HotlineError, LoginRefused, LoginThrottled
 from hotline.store.accounts import User
 from hotline.store.tables import Incident, Job, JobStatus
@@ -155,7 +155,8 @@ def _session_out(ctx: Ctx, user: User | None) -> SessionOut:
         kind="user" if principal.kind == "user" else "token",
         user=UserOut.model_validate(user, from_attributes=True) if user else None,
         role=principal.role.value,
-        permissions=sorted(p.value for p in ROLE_PERMISSIONS[principal.role]),
+        roles=sorted(r.value for r in principal.roles),
+        permissions=sorted(p.value for p in principal.permissions),
         csrf_token=principal.csrf_token,
     )
 

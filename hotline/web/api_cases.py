@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hotline.auth.roles import Permission, Principal
 from hotline.cases import CaseView, list_cases, load_views
 from hotline.casework import CaseUpdate, apply_changes
+from hotline.custody.access import visible_clause
 from hotline.evidence.audit import append_audit
 from hotline.search import matching, parse_query
 from hotline.store.tables import AuditEvent, Case
@@ -56,6 +57,9 @@ async def query_cases(
             return [], None  # punctuation only: nothing can match
         await app[SEARCH].catch_up()
         where.append(await matching(s, parsed))
+    hidden = visible_clause(principal)
+    if hidden is not None:
+        where.append(hidden)
     operator = query.operator
     if not principal.can(Permission.CASES_READ):
         # An operator's own calls only.

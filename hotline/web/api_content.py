@@ -108,7 +108,9 @@ async def recording(ctx: Ctx) -> web.StreamResponse:
                 action="recording.downloaded" if query.download else "recording.played",
                 subject=f"recording:{rec.id}",
                 case_id=view.case.id,
-                details={"sha256": rec.sha256, "range": range_header[:64]},
+                # An internal access by this user; copies for anyone outside the agency
+                # go through copy requests (art. 17).
+                details={"sha256": rec.sha256, "range": range_header[:64], "access": "internal"},
             )
     headers = {"Content-Type": rec.content_type, "Cache-Control": "no-store"}
     if query.download:

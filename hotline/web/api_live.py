@@ -16,6 +16,7 @@ from hotline import notes
 from hotline.auth import sessions, tokens
 from hotline.auth.roles import Permission, Principal, Role
 from hotline.casework import IntakeFields
+from hotline.custody.access import may_see_id
 from hotline.live import Update
 from hotline.phone import mask
 from hotline.store.casework import CallIntake
@@ -232,6 +233,12 @@ async def events(ctx: Ctx) -> web.StreamResponse:
                 update = pending.result()
                 pending = None
                 data = _visible(update, ctx.user)
+                if (
+                    data is not None
+                    and update.event == "case"
+                    and not await may_see_id(core.db, ctx.user, int(data.get("id") or 0))
+                ):
+                    data = None  # a state case this principal is not assigned to
                 if data is not None:
                     await response.write(_frame(update.event, data, update.id))
             elif closing in done:

@@ -20,8 +20,8 @@ from hotline.evidence.audit import append_audit
 from hotline.store.tables import Case, Recording
 from hotline.web.api_cases import CASE_ID
 from hotline.web.keys import PRINCIPAL
-from hotline.web.present import check_case_ref, summary
-from hotline.web.routing import Api
+from hotline.web.present import check_case_ref, load_case, summary
+from hotline.web.routing import Api, ApiError
 from hotline.web.schemas import CaseSummary
 from hotline.web.sealed_http import send_sealed
 from hotline.webhooks.callbacks import CallbackRefused, apply_callback
@@ -55,16 +55,20 @@ async def forward_case(request: web.Request) -> web.Response:
     core = _core(request)
     try:
         ref = check_case_ref(request.match_info["id"])
+        principal = request[PRINCIPAL]
+        assert principal is not None  # the route is for signed-in handlers
+        async with core.db.session() as s:
+            await load_case(s, principal, ref)  # 404 for a state case not theirs
         case, forwarded = await core.forward(ref, actor_of(request))
     except NotFound as exc:
         return _error(404, str(exc))
+    except ApiError as exc:
+        return _error(exc.status, exc.message)
     if not forwarded:
         return _error(409, f"case {case.number} was forwarded at {case.forwarded_at}")
     async with core.db.session() as s:
         (view,) = await load_views(s, [case])
     # As the forwarding user may see it: masked, without the transcript's text.
-    principal = request[PRINCIPAL]
-    assert principal is not None  # the route is for signed-in handlers
     return web.Response(
         text=summary(view, principal).model_dump_json(), content_type="application/json"
     )

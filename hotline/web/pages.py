@@ -26,6 +26,8 @@ from hotline.archive.preservation import Reason
 from hotline.auth import sessions, users
 from hotline.auth.roles import Permission, Principal, Role
 from hotline.casework import CATEGORIES
+from hotline.custody import access
+from hotline.custody.levels import LEVELS
 from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
 from hotline.store.tables import CaseStatus
 from hotline.web.api_cases import case_history, query_cases
@@ -281,6 +283,7 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         view = await load_case(s, principal, request.match_info["id"])
         case = await detail(s, view, principal, via="page")
         events = await case_history(s, view)
+        assigned = await access.assignees(s, view.case.id or 0)
     return render(
         request,
         "case.html",
@@ -292,6 +295,9 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         editable=principal.can(Permission.CASES_WRITE),
         can_forward=principal.can(Permission.CASES_FORWARD),
         can_unmask=principal.can(Permission.CALLER_UNMASK) and case.caller.masked,
+        can_set_level=principal.can(Permission.CONFIDENTIALITY_SET),
+        levels=LEVELS,
+        assignees=assigned,
         can_mark=principal.can(Permission.PRESERVATION_MARK),
         can_lift=principal.can(Permission.PRESERVATION_LIFT),
         reasons=[r.value for r in Reason],

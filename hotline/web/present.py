@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.auth.roles import Permission, Principal
 from hotline.cases import CaseView, case_json, get_case, load_views
+from hotline.custody.access import may_see
 from hotline.errors import NotFound
 from hotline.evidence.audit import append_audit
 from hotline.phone import mask
@@ -63,9 +64,12 @@ def check_case_ref(ref: str) -> str:
 
 
 async def load_case(session: AsyncSession, principal: Principal, ref: str) -> CaseView:
-    """The case, if ``principal`` may read it (404 for a malformed or unknown ref)."""
+    """The case, if ``principal`` may read it (404 for a malformed or unknown ref, and
+    for a ``state`` case they are not assigned to: its existence is itself a secret)."""
     check_case_ref(ref)
     case = await get_case(session, ref)
+    if not await may_see(session, principal, case):
+        raise NotFound(f"no case {ref}")
     if not may_read(principal, case):
         raise ApiError(403, "this case is not one of your calls")
     (view,) = await load_views(session, [case])

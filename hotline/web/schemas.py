@@ -56,7 +56,8 @@ class SessionOut(Out):
     kind: Literal["user", "token"]
     user: UserOut | None
     role: str
-    permissions: list[str]
+    roles: list[str] = Field(description="the role and any granted beside it")
+    permissions: list[str] = Field(description="what all of those roles allow")
     csrf_token: str | None = Field(
         description="send as X-CSRF-Token with every unsafe request made with the cookie"
     )

@@ -64,7 +64,7 @@ def test_serve_runs_the_pipeline_and_stops_gracefully(
     cli_env: dict[str, str], english_report: Path
 ) -> None:
     cli_env["HOTLINE_LANGUAGE"] = "en"
-    made = hotline(["tokens", "create", "--role", "admin", "--name", "e2e", "--json"], cli_env)
+    made = hotline(["tokens", "create", "--role", "supervisor", "--name", "e2e", "--json"], cli_env)
     assert made.returncode == 0, made.stderr
     token = json.loads(made.stdout)["token"]
     proc, base = _start(cli_env)

@@ -19,7 +19,7 @@ from hotline.web.app import make_app
 
 PASSWORD = "correct horse battery"
 _HASHES: dict[str, str] = {}
-ROLES = ("operator", "handler", "supervisor", "auditor", "admin")
+ROLES = ("operator", "handler", "supervisor", "head", "auditor", "admin")
 
 
 @dataclass

@@ -386,6 +386,61 @@ function casePage() {
     });
   }
 
+  // The head's confidentiality level (with a reason) and the handlers of a state case.
+  const levelForm = document.getElementById("level-form");
+  if (levelForm) {
+    levelForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const status = document.getElementById("level-status");
+      try {
+        const data = await api("PUT", `/api/cases/${caseId}/confidentiality`, {
+          level: levelForm.elements.namedItem("level").value,
+          reason: levelForm.elements.namedItem("reason").value.trim(),
+        });
+        const badge = document.getElementById("case-level");
+        badge.textContent = t("js.level." + data.level);
+        badge.className = "level level-" + data.level;
+        levelForm.elements.namedItem("reason").value = "";
+        say(status, t("js.saved"));
+      } catch (error) {
+        say(status, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+  const assignees = document.getElementById("assignees");
+  function showAssignees(data) {
+    assignees.replaceChildren();
+    for (const a of data.assignees) {
+      const button = el("button", { type: "button", class: "link unassign", text: t("js.unassign") });
+      button.addEventListener("click", () => unassign(a.username));
+      assignees.append(el("li", { "data-username": a.username }, a.username + " ", button));
+    }
+  }
+  async function unassign(username) {
+    try {
+      showAssignees(await api("DELETE", `/api/cases/${caseId}/assignees/${encodeURIComponent(username)}`));
+    } catch (error) {
+      say(document.getElementById("level-status"), t("js.error", { message: error.message }), true);
+    }
+  }
+  if (assignees) {
+    for (const item of assignees.querySelectorAll("li[data-username]")) {
+      item.querySelector(".unassign").addEventListener("click", () => unassign(item.dataset.username));
+    }
+    const assignForm = document.getElementById("assign-form");
+    assignForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        showAssignees(await api("POST", `/api/cases/${caseId}/assignees`, {
+          username: assignForm.elements.namedItem("username").value.trim(),
+        }));
+        assignForm.reset();
+      } catch (error) {
+        say(document.getElementById("level-status"), t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
   const forward = document.getElementById("forward");
   if (forward) {
     forward.addEventListener("click", async () => {

@@ -14,6 +14,6 @@ async def rig(db_url: str, make_settings: Callable[..., Settings]) -> AsyncItera
     per role named after it, the head (负责人) included."""
     settings = make_settings(database_url=db_url, job_poll_seconds=0.05)
     async with hotline_core(settings) as core, serve_web(core) as web_rig:
-        for role in (*ROLES, "head"):
+        for role in ROLES:
             await web_rig.add_user(role, role)
         yield web_rig

@@ -21,7 +21,7 @@ from tests.support.web_server import ROLES, WebRig, hotline_core, serve_web
 async def rig(db_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[WebRig]:
     settings = make_settings(database_url=db_url, retention_categories="迟报统计资料=1")
     async with hotline_core(settings) as core, serve_web(core) as web_rig:
-        for role in (*ROLES, "head"):
+        for role in ROLES:
             await web_rig.add_user(role, role)
         yield web_rig
 

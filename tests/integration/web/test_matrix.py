@@ -24,11 +24,13 @@ from tests.support.web_server import PASSWORD, ROLES, WebRig, hotline_core, serv
 
 ALL = frozenset(ROLES)
 READERS = ALL  # every role reads cases (operators their own)
-HANDLING = frozenset({"handler", "supervisor", "admin"})
-CONTENT = HANDLING  # + the operator for the calls they took
-LIVE = frozenset({"operator", "supervisor", "admin"})
-INTAKE = frozenset({"operator", "admin"})
-AUDIT = frozenset({"auditor", "supervisor", "admin"})
+HANDLING = frozenset({"handler", "supervisor", "head"})
+CONTENT = HANDLING  # + the operator for the calls they took; never the admin
+METADATA = HANDLING | {"auditor", "admin"}  # masked, without content
+LIVE = frozenset({"operator", "supervisor", "head", "admin"})
+INTAKE = frozenset({"operator"})
+AUDIT = frozenset({"auditor", "supervisor", "head", "admin"})
+HEAD = frozenset({"head"})
 PUBLIC = "public"
 
 # operation id -> (method, path, body, roles allowed). {other} is a case whose call
@@ -46,7 +48,7 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
         ALL,
     ),
     "cases_index": ("GET", "/api/cases", None, READERS),
-    "case_detail": ("GET", "/api/cases/{other}", None, HANDLING | {"auditor"}),
+    "case_detail": ("GET", "/api/cases/{other}", None, METADATA),
     "case_update": ("PATCH", "/api/cases/{other}", {"entity_name": "金河水泥厂"}, HANDLING),
     "unmask": ("POST", "/api/cases/{other}/unmask", {"reason": "call back"}, HANDLING),
     "mark_preservation": (
@@ -59,9 +61,9 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
         "POST",
         "/api/cases/{other}/preservation/lift",
         {"reason": "decided"},
-        frozenset({"admin"}),  # and the head
+        HEAD,
     ),
-    "history": ("GET", "/api/cases/{other}/history", None, HANDLING | {"auditor"}),
+    "history": ("GET", "/api/cases/{other}/history", None, METADATA),
     "audit_trail": ("GET", "/api/audit", None, AUDIT),
     "retention_index": ("GET", "/api/retention", None, AUDIT),
     "recording": ("GET", "/api/cases/{other}/recording", None, CONTENT),
@@ -82,6 +84,23 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     "case_system_callback": ("POST", "/api/integrations/callback", {"type": "x"}, PUBLIC),
     "download_recording": ("GET", "/api/recordings/{sha}/download?expires=1&sig=x", None, PUBLIC),
     "metrics": ("GET", "/metrics", None, AUDIT),
+    "custody": ("GET", "/api/cases/{other}/confidentiality", None, METADATA),
+    "set_confidentiality": (
+        "PUT",
+        "/api/cases/{other}/confidentiality",
+        {"level": "personal", "reason": "the reporter is protected"},
+        HEAD,
+    ),
+    "assign": ("POST", "/api/cases/{other}/assignees", {"username": "nobody"}, HEAD),
+    "unassign": ("DELETE", "/api/cases/{other}/assignees/nobody", None, HEAD),
+    "copies_index": ("GET", "/api/copies", None, HANDLING),
+    "request_copy": ("POST", "/api/cases/{other}/copies", {"party_name": "x"}, HANDLING),
+    "copy_detail": ("GET", "/api/copies/999", None, HANDLING),
+    "approve_copy": ("POST", "/api/copies/999/approve", {}, HEAD),
+    "refuse_copy": ("POST", "/api/copies/999/refuse", {"comment": "no"}, HEAD),
+    "revoke_copy": ("POST", "/api/copies/999/revoke", {"comment": "no"}, HEAD),
+    "issue_copy": ("POST", "/api/copies/999/issue", None, HANDLING),
+    "download_copy": ("GET", "/api/copies/999/download", None, HANDLING),
 }
 
 # What the operator may do with the case of a call they took, and may not do with

@@ -10,11 +10,11 @@ from tests.support.web_data import ZH_SEGMENTS, open_case
 from tests.support.web_server import PASSWORD, WebRig
 
 PAGES = {
-    "/live": {"operator", "supervisor", "admin"},
-    "/cases": {"operator", "handler", "supervisor", "auditor", "admin"},
-    "/cases/{case}": {"handler", "supervisor", "auditor", "admin"},
-    "/audit": {"auditor", "supervisor", "admin"},
-    "/account": {"operator", "handler", "supervisor", "auditor", "admin"},
+    "/live": {"operator", "supervisor", "head", "admin"},
+    "/cases": {"operator", "handler", "supervisor", "head", "auditor", "admin"},
+    "/cases/{case}": {"handler", "supervisor", "head", "auditor", "admin"},
+    "/audit": {"auditor", "supervisor", "head", "admin"},
+    "/account": {"operator", "handler", "supervisor", "head", "auditor", "admin"},
 }
 
 
@@ -35,7 +35,7 @@ async def test_each_page_for_each_role(rig: WebRig, tmp_path: Path) -> None:
     for path in PAGES:
         status, _, resp = await anonymous.get(path.format(case=case.id))
         assert status == 302 and resp.headers["Location"].startswith("/login?next="), path
-    for role in ("operator", "handler", "supervisor", "auditor", "admin"):
+    for role in ("operator", "handler", "supervisor", "head", "auditor", "admin"):
         browser = await rig.sign_in(role)
         for path, allowed in PAGES.items():
             status, _, resp = await browser.get(path.format(case=case.id))
@@ -56,9 +56,10 @@ async def test_the_case_page_shows_the_transcript_and_audits_it(
     page = html.decode()
     assert status == 200 and "金河水泥厂统计造假" in page and "138****8000" in page
     assert 'data-start="2.5"' in page and "13800138000" not in page
-    auditor = await rig.sign_in("auditor")
-    page = (await auditor.get(f"/cases/{case.id}"))[1].decode()
-    assert "金河水泥厂统计造假" not in page and "<audio" not in page
+    for role in ("auditor", "admin"):
+        other = await rig.sign_in(role)
+        page = (await other.get(f"/cases/{case.id}"))[1].decode()
+        assert "金河水泥厂统计造假" not in page and "<audio" not in page, role
     history = (await handler.get(f"/api/cases/{case.id}/history"))[1]["events"]
     views = [e for e in history if e["action"] == "transcript.viewed"]
     assert [v["details"]["via"] for v in views] == ["page"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hotline.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from hotline.auth.roles import ROLE_PERMISSIONS, Permission, Principal, Role
 from hotline.casework import CaseUpdate, audit_details, credit_code_ok
 from hotline.corrections import diff, join_texts
 from hotline.web.metrics import family
@@ -56,7 +56,18 @@ def test_a_diff_shows_what_changed_in_each_segment() -> None:
 
 
 def test_roles() -> None:
-    assert ROLE_PERMISSIONS[Role.ADMIN] == frozenset(Permission)
+    # Separation of duties: the admin keeps the installation, not the evidence.
+    admin = ROLE_PERMISSIONS[Role.ADMIN]
+    assert Permission.ACCOUNTS_MANAGE in admin
+    for content in (Permission.CONTENT_READ, Permission.CALLER_UNMASK, Permission.INTAKE_WRITE):
+        assert content not in admin
+    assert Permission.CASES_READ_ALL in ROLE_PERMISSIONS[Role.HEAD]
+    assert Permission.COPIES_APPROVE not in ROLE_PERMISSIONS[Role.SUPERVISOR]
+    both = Principal(
+        kind="user", id=1, name="a", role=Role.ADMIN, extra_roles=frozenset({Role.HEAD})
+    )
+    assert both.can(Permission.ACCOUNTS_MANAGE) and both.can(Permission.COPIES_APPROVE)
+    assert both.permissions == admin | ROLE_PERMISSIONS[Role.HEAD]
     assert Permission.CONTENT_READ not in ROLE_PERMISSIONS[Role.AUDITOR]
     assert Permission.CONTENT_READ not in ROLE_PERMISSIONS[Role.OPERATOR]
     assert Permission.LIVE_CALLER not in ROLE_PERMISSIONS[Role.SUPERVISOR]

@@ -9,6 +9,7 @@ from pathlib import Path
 from hotline.archive.preservation import Reason
 from hotline.auth.roles import Role
 from hotline.casework import CATEGORIES
+from hotline.custody.levels import LEVELS
 from hotline.store.tables import CaseStatus
 from hotline.web.i18n import Catalogs, from_accept_language
 
@@ -23,7 +24,7 @@ def _used_keys() -> set[str]:
     keys |= set(re.findall(r'\bt\("([a-z_.]+)"', script))
     # Prefixes joined with a value at run time ('status.' ~ s) stand for these:
     keys = {k for k in keys if not k.endswith(".")}
-    keys |= {f"confidentiality.{c}" for c in ("normal", "confidential", "secret")}
+    keys |= {f"confidentiality.{c}" for c in LEVELS} | {f"js.level.{c}" for c in LEVELS}
     keys |= {f"js.speaker.{s}" for s in ("caller", "operator")}
     keys |= {f"role.{r.value}" for r in Role}
     keys |= {f"status.{s.value}" for s in CaseStatus} | {f"js.status.{s.value}" for s in CaseStatus}

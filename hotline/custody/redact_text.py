@@ -1,0 +1,237 @@
+"""Finding and redacting personal data in a transcript's text (DOMAIN.md): resident ID
+numbers, mobile and landline numbers, bank card numbers, the reporter's name and
+contact, and the terms a handler marked.
+
+Speech recognition writes spoken numbers imperfectly (an 18-character ID came back as
+``41051988031520一起``, an 11-digit mobile as ``1591235678``), so no check digit or
+exact length is required: every run of seven or more digits, Arabic or Chinese, with
+spaces or dashes between, is redacted. The checks (``python-stdnum``'s ``cn.ric`` for
+IDs, ``phonenumbers`` for region CN, Luhn for cards) only decide which kind the
+redaction says it was. What the case's own fields name that is not personal (the case
+number, the entity's credit code, dates and times) stays.
+
+Pure: text in, the redacted text and the findings (kind and character span, never the
+value) out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+from stdnum import luhn
+from stdnum.cn import ric
+
+MIN_DIGITS = 7
+
+
+class Kind(StrEnum):
+    RESIDENT_ID = "resident_id"
+    MOBILE = "mobile"
+    LANDLINE = "landline"
+    BANK_CARD = "bank_card"
+    NUMBER = "number"
+    """Seven or more digits whose checks name no kind (a number heard imperfectly)."""
+    REPORTER_NAME = "reporter_name"
+    REPORTER_CONTACT = "reporter_contact"
+    MARKED = "marked"
+    """A term a handler marked on the transcript."""
+
+
+LABELS: dict[str, dict[Kind, str]] = {
+    "zh": {
+        Kind.RESIDENT_ID: "［居民身份证号码］",
+        Kind.MOBILE: "［手机号码］",
+        Kind.LANDLINE: "［固定电话］",
+        Kind.BANK_CARD: "［银行卡号］",
+        Kind.NUMBER: "［数字］",
+        Kind.REPORTER_NAME: "［举报人姓名］",
+        Kind.REPORTER_CONTACT: "［举报人联系方式］",
+        Kind.MARKED: "［已删除］",
+    },
+    "en": {
+        Kind.RESIDENT_ID: "[resident ID]",
+        Kind.MOBILE: "[mobile number]",
+        Kind.LANDLINE: "[landline number]",
+        Kind.BANK_CARD: "[bank card number]",
+        Kind.NUMBER: "[number]",
+        Kind.REPORTER_NAME: "[reporter's name]",
+        Kind.REPORTER_CONTACT: "[reporter's contact]",
+        Kind.MARKED: "[redacted]",
+    },
+}
+
+# What outranks what when two findings overlap: the reporter's identity first.
+_RANK = {kind: rank for rank, kind in enumerate(Kind)}
+_RANK.update({Kind.REPORTER_NAME: -3, Kind.REPORTER_CONTACT: -2, Kind.MARKED: -1})
+
+_CHINESE_DIGITS = {
+    "〇": "0",
+    "零": "0",
+    "一": "1",
+    "幺": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
+_DIGIT = "0-9\uff10-\uff19" + "".join(_CHINESE_DIGITS)
+_SEP = r"[ \t\u00a0\u3000\-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d]"
+_RUN = re.compile(rf"\+?[{_DIGIT}](?:{_SEP}*[{_DIGIT}])*(?:{_SEP}?[Xx](?![A-Za-z]))?")
+_DATE = re.compile(
+    r"(?<![0-9])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?![0-9])"
+)
+_TIME = re.compile(r"(?<![0-9])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![0-9])")
+_BLOCK = "\uffff"
+"""Stands in for protected text while runs are looked for, so none crosses it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    start: int
+    end: int
+    """Character offsets into the text, end exclusive."""
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What this case says is personal, and what it says is not."""
+
+    names: tuple[str, ...] = ()
+    """The reporter's name (and the caller's name as the PBX gave it)."""
+    contacts: tuple[str, ...] = ()
+    """The reporter's contact, the caller's number."""
+    terms: tuple[str, ...] = ()
+    """Terms a handler marked."""
+    keep: tuple[str, ...] = field(default=())
+    """Not personal data, though full of digits: the case number, the credit code."""
+
+
+def digits_of(value: str) -> str:
+    """The digits of a run, as ASCII (Chinese and full-width digits read as digits),
+    with an ID's final ``X`` kept."""
+    out = []
+    for ch in unicodedata.normalize("NFKC", value):
+        if ch.isdigit() and ch.isascii():
+            out.append(ch)
+        elif ch in _CHINESE_DIGITS:
+            out.append(_CHINESE_DIGITS[ch])
+        elif ch in "Xx":
+            out.append("X")
+    return "".join(out)
+
+
+def classify(digits: str) -> Kind:
+    """The kind a run's checksums say it is (``NUMBER`` when none does)."""
+    if len(digits) == 18 and ric.is_valid(digits):
+        return Kind.RESIDENT_ID
+    if "X" in digits:
+        return Kind.NUMBER
+    national = digits
+    for prefix in ("0086", "86"):
+        if national.startswith(prefix) and len(national) - len(prefix) in (10, 11):
+            national = national[len(prefix) :]
+            break
+    if national.startswith("01") and len(national) == 12:
+        national = national[1:]  # a trunk prefix before a mobile
+    try:
+        number = phonenumbers.parse(national, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_valid_number(number):
+        kind = phonenumbers.number_type(number)
+        if kind == PhoneNumberType.MOBILE:
+            return Kind.MOBILE
+        if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            return Kind.LANDLINE
+    if 16 <= len(digits) <= 19 and luhn.is_valid(digits):
+        return Kind.BANK_CARD
+    return Kind.NUMBER
+
+
+def _occurrences(folded: str, needles: Iterable[str]) -> Iterable[tuple[int, int]]:
+    for needle in needles:
+        needle = _fold(needle).strip()
+        if not needle:
+            continue
+        start = folded.find(needle)
+        while start >= 0:
+            yield start, start + len(needle)
+            start = folded.find(needle, start + 1)
+
+
+def _fold(value: str) -> str:
+    """Case-insensitive, width-insensitive, one character for one (offsets hold)."""
+    return "".join(
+        unicodedata.normalize("NFKC", ch).lower()
+        if len(unicodedata.normalize("NFKC", ch)) == 1
+        else ch
+        for ch in value
+    )
+
+
+def find(text: str, context: Context = Context()) -> list[Finding]:
+    """Everything to redact in ``text``, merged, in order."""
+    folded = _fold(text)
+    findings: list[Finding] = []
+    names = [n for n in context.names if len(n.strip()) >= 2]
+    findings += [Finding(a, b, Kind.REPORTER_NAME) for a, b in _occurrences(folded, names)]
+    literal = [c for c in context.contacts if len(c.strip()) >= 3]
+    findings += [Finding(a, b, Kind.REPORTER_CONTACT) for a, b in _occurrences(folded, literal)]
+    terms = [t for t in context.terms if t.strip()]
+    findings += [Finding(a, b, Kind.MARKED) for a, b in _occurrences(folded, terms)]
+
+    blocked = list(folded)
+    protected = list(_occurrences(folded, context.keep))
+    protected += [m.span() for m in _DATE.finditer(folded)]
+    protected += [m.span() for m in _TIME.finditer(folded)]
+    for a, b in protected:
+        blocked[a:b] = _BLOCK * (b - a)
+    contact_digits = {d for d in (digits_of(c) for c in context.contacts) if len(d) >= MIN_DIGITS}
+    for match in _RUN.finditer("".join(blocked)):
+        digits = digits_of(match.group())
+        if len(digits.rstrip("X")) < MIN_DIGITS:
+            continue
+        kind = classify(digits)
+        if any(c.endswith(digits[-MIN_DIGITS:]) or c in digits for c in contact_digits):
+            kind = Kind.REPORTER_CONTACT
+        findings.append(Finding(match.start(), match.end(), kind))
+    return merge(findings)
+
+
+def merge(findings: Sequence[Finding]) -> list[Finding]:
+    """Overlapping findings become one, of the kind that ranks first."""
+    merged: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if merged and f.start < merged[-1].end:
+            last = merged[-1]
+            kind = min(last.kind, f.kind, key=lambda k: _RANK[k])
+            merged[-1] = Finding(last.start, max(last.end, f.end), kind)
+        else:
+            merged.append(f)
+    return merged
+
+
+def redact(
+    text: str, context: Context = Context(), *, language: str = "zh"
+) -> tuple[str, list[Finding]]:
+    """The text with each finding replaced by its kind's label, and the findings."""
+    findings = find(text, context)
+    labels = LABELS["en" if language == "en" else "zh"]
+    out, at = [], 0
+    for f in findings:
+        out.append(text[at : f.start])
+        out.append(labels[f.kind])
+        at = f.end
+    out.append(text[at:])
+    return "".join(out), findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sys
 import time
 import uuid
@@ -315,6 +316,8 @@ async def doctor(settings: Settings) -> int:
     try:
         key = core.key
         line(True, "signing key", f"{key.path}, Ed25519, SHA-256 {key.fingerprint}")
+        der = base64.b64encode(key.public.der()).decode()
+        line(True, "public key", f"{der} (DER, base64: keep it beside the fingerprint)")
     except HotlineError as exc:
         line(False, "signing key", str(exc))
     await _doctor_checkpoints(core, line)

@@ -90,10 +90,15 @@ class HealthOut(Out):
     incidents: dict[str, Any] | None = Field(
         None, description="unrecorded calls, short recordings, sources down: last 24 hours"
     )
+    checkpoints: dict[str, Any] | None = Field(
+        None,
+        description="signed checkpoints of the audit chain: interval, timestamp authority, "
+        "the newest one",
+    )
     signing_key: dict[str, Any] | None = Field(
         None,
-        description="the installation's Ed25519 public key: SHA-256 of its DER form, "
-        "to check against the fingerprint the agency publishes",
+        description="the installation's Ed25519 public key (PEM) and the SHA-256 of its "
+        "DER form, to check against the fingerprint the agency publishes",
     )
 
 

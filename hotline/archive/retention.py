@@ -18,6 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -218,19 +219,26 @@ async def archived_cases(session: AsyncSession) -> dict[str, list[str]]:
 
 
 async def report(
-    session: AsyncSession, settings: Settings, today: date, within_days: int
+    session: AsyncSession,
+    settings: Settings,
+    today: date,
+    within_days: int,
+    where: ColumnElement[bool] | None = None,
 ) -> Report:
+    """The report over every case, or those ``where`` selects (the cases a reader may
+    see at all)."""
     conn = await session.connection()
-    rows = await conn.execute(
-        sa_select(
-            col(Case.id),
-            col(Case.number),
-            col(Case.category),
-            col(Case.created_at),
-            col(Case.preservation_reason),
-            col(Case.preserved_at),
-        ).order_by(col(Case.id))
-    )
+    query = sa_select(
+        col(Case.id),
+        col(Case.number),
+        col(Case.category),
+        col(Case.created_at),
+        col(Case.preservation_reason),
+        col(Case.preserved_at),
+    ).order_by(col(Case.id))
+    if where is not None:
+        query = query.where(where)
+    rows = await conn.execute(query)
     facts = [
         CaseFacts(int(case_id or 0), number, category, created, reason, preserved)
         for case_id, number, category, created, reason, preserved in rows

@@ -8,6 +8,7 @@ from datetime import datetime
 from hotline.archive import preservation, retention
 from hotline.auth.roles import Permission
 from hotline.cases import preservation_json
+from hotline.custody.access import visible_clause
 from hotline.web.api_cases import CASE_ID
 from hotline.web.present import load_case
 from hotline.web.routing import Api, Ctx
@@ -82,7 +83,7 @@ async def retention_report(ctx: Ctx, query: RetentionQuery) -> RetentionOut:
     settings = ctx.core.settings
     today = query.today or datetime.now(settings.tz).date()
     async with ctx.core.db.session() as s:
-        report = await retention.report(s, settings, today, query.within)
+        report = await retention.report(s, settings, today, query.within, visible_clause(ctx.user))
     return RetentionOut.model_validate(report.to_dict())
 
 

@@ -318,7 +318,9 @@ async def retention_page(request: web.Request, principal: Principal) -> web.Stre
         query = RetentionQuery()
     today = query.today or datetime.now(settings.tz).date()
     async with request.app[CORE].db.session() as s:
-        report = await retention.report(s, settings, today, query.within)
+        report = await retention.report(
+            s, settings, today, query.within, access.visible_clause(principal)
+        )
     return render(request, "retention.html", principal, report=report)
 
 

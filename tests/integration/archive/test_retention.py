@@ -83,3 +83,25 @@ async def test_due_and_preserved_cases_of_a_one_year_category(rig: WebRig, tmp_p
     assert status == 400, body
     status, body, _ = await head.get("/api/retention?today=1")
     assert status == 400, body
+
+
+async def test_a_state_case_is_listed_only_for_those_who_may_see_it(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    secret = await open_case(
+        rig.core,
+        tmp_path,
+        seed=7,
+        fields={
+            "category": "late_reporting",
+            "created_at": utcnow() - timedelta(days=800),
+            "confidentiality": "state",
+        },
+    )
+    head, auditor = await rig.sign_in("head"), await rig.sign_in("auditor")
+    _, seen, _ = await head.get("/api/retention")
+    assert [e["number"] for e in seen["due"]] == [secret.number]
+    _, unseen, _ = await auditor.get("/api/retention")
+    assert unseen["due"] == [] and unseen["counts"]["total"] == 0
+    _, html, _ = await auditor.get("/retention")
+    assert secret.number not in html.decode()

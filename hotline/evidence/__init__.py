@@ -1,5 +1,7 @@
-"""Evidence: the write-once recording store, audio checks, the audit hash chain, and
-``verify`` (re-hash every recording, walk the chain).
+"""Evidence: the write-once recording store, audio checks, the audit hash chain, its
+signed checkpoints and their trusted timestamps (pure checks; ``hotline.checkpointing``
+makes them), and ``verify`` (re-hash every recording, walk the chain, check the
+checkpoints, their timestamps and copies kept elsewhere).
 
 Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
 in this package overwrites or deletes a sealed file or an audit event.

@@ -150,7 +150,10 @@ async def latency(runs: int, speed: float) -> tuple[list[float], list[float]]:
 
             async with AMISimulator("answered-call", recordings_dir=recordings, speed=speed) as sim:
                 config = AMIConfig.from_url(
-                    sim.url(), recordings_dir=recordings, mixmonitor_grace=8.0
+                    sim.url(),
+                    recordings_dir=recordings,
+                    pbx_recordings_dir=sim.pbx_monitor,  # the simulated PBX's name for it
+                    mixmonitor_grace=8.0,
                 )
                 async with AsteriskSource(config, sink, time_scale=speed):
                     async with asyncio.timeout(60):

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.errors import NotFound
-from hotline.store.tables import Call, Case, Job, Recording, Transcript
+from hotline.store.tables import Call, Case, Incident, Job, Recording, Transcript
 
 CASE_FIELDS = (
     "reporter_name",
@@ -82,6 +82,8 @@ class CaseView:
     transcripts: Sequence[Transcript]
     """Latest version per recording, in recording order."""
     jobs: Sequence[Job]
+    incidents: Sequence[Incident] = ()
+    """What went wrong with the call's recording (raised before or after it opened)."""
 
 
 async def latest_transcripts(
@@ -120,6 +122,13 @@ async def load_views(
     jobs = (
         await session.exec(select(Job).where(col(Job.case_id).in_(case_ids)).order_by(col(Job.id)))
     ).all()
+    incidents = (
+        await session.exec(
+            select(Incident)
+            .where(col(Incident.call_id).in_(call_ids) | col(Incident.case_id).in_(case_ids))
+            .order_by(col(Incident.id))
+        )
+    ).all()
     views = []
     for case in cases:
         case_recs = [r for r in recs if r.call_id == case.call_id]
@@ -130,6 +139,9 @@ async def load_views(
                 recordings=case_recs,
                 transcripts=[latest[r.id] for r in case_recs if r.id in latest],
                 jobs=[j for j in jobs if j.case_id == case.id],
+                incidents=[
+                    i for i in incidents if i.case_id == case.id or i.call_id == case.call_id
+                ],
             )
         )
     return views
@@ -265,6 +277,10 @@ def case_json(view: CaseView) -> dict[str, Any]:
             }
             for j in view.jobs
         ],
+        "incidents": [
+            {"id": i.id, "kind": i.kind, "at": _iso(i.at), "detail": i.detail}
+            for i in view.incidents
+        ],
         **{name: getattr(case, name) for name in CASE_FIELDS},
         "preservation": preservation_json(case),
         # The checkbox the flag replaced, kept for readers of the earlier shape.
@@ -277,7 +293,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
 async def list_cases(
     session: AsyncSession,
     *,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
     status: str | None = None,
     category: str | None = None,
@@ -288,9 +304,9 @@ async def list_cases(
     preserved: bool | None = None,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Case]:
-    """Newest first. ``before_id`` pages by id (steady while cases arrive); ``preserved``
-    keeps only flagged (or unflagged) cases; ``where`` adds conditions such as a
-    full-text match (``hotline.search.matching``)."""
+    """Newest first (``limit=None``: all of them). ``before_id`` pages by id (steady
+    while cases arrive); ``preserved`` keeps only flagged (or unflagged) cases; ``where``
+    adds conditions such as a full-text match (``hotline.search.matching``)."""
     query = select(Case).order_by(col(Case.id).desc()).limit(limit).offset(offset)
     if status:
         query = query.where(col(Case.status) == status)

@@ -26,7 +26,7 @@ from hotline import (
     commands_copies,
     commands_custody,
 )
-from hotline.config import Settings, load_settings
+from hotline.config import Settings, load_settings, unknown_variables
 from hotline.errors import (
     ConfigError,
     EvidenceError,
@@ -74,7 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument(
         "--preserved", action="store_true", help="only cases flagged for long-term preservation"
     )
-    cases.add_argument("--limit", type=int, default=50)
+    shown = cases.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--limit", type=_positive, default=50, help="the newest N cases (default 50)"
+    )
+    shown.add_argument("--all", action="store_true", help="every case")
     cases.add_argument("--json", action="store_true")
 
     case = sub.add_parser("case", help="one case")
@@ -121,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of cases (1 or more), got {value!r}")
+    return int(value)
+
+
 def _iso_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
@@ -139,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_USAGE)
     long_running = args.command in {"serve", "worker"}
     setup_logging(settings, quiet=not long_running)
+    for line in unknown_variables():
+        log.warning("%s", line)
     try:
         code = asyncio.run(_dispatch(args, settings))
         if long_running:
@@ -200,7 +212,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.cases(
                 settings,
                 status=args.status,
-                limit=args.limit,
+                limit=None if args.all else args.limit,
                 as_json=args.json,
                 preserved=args.preserved or None,
             )

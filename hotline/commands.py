@@ -21,8 +21,9 @@ from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
 from hotline.intake import TRANSCRIBE, IngestResult
+from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
-from hotline.store.tables import Job, JobStatus
+from hotline.store.tables import Case, Job, JobStatus
 
 EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
 
@@ -175,19 +176,36 @@ async def cases(
     settings: Settings,
     *,
     status: str | None,
-    limit: int,
+    limit: int | None,
     as_json: bool,
     preserved: bool | None = None,
 ) -> int:
+    """The newest ``limit`` cases (``None``: all); says on stderr when there are more.
+    ``preserved``: only the cases flagged for long-term preservation."""
     core = Hotline(settings)
     await core.open()
     try:
         async with core.db.session() as s:
             found = await list_cases(s, limit=limit, status=status, preserved=preserved)
             views = await load_views(s, found)
+            total = len(found)
+            if limit is not None and total == limit:
+                query = select(func.count()).select_from(Case)
+                if status:
+                    query = query.where(col(Case.status) == status)
+                if preserved is not None:
+                    flagged = col(Case.preservation_reason) != ""
+                    query = query.where(flagged if preserved else ~flagged)
+                total = int((await s.exec(query)).one())
         data = [case_json(v) for v in views]
     finally:
         await core.close()
+    if total > len(data):
+        print(
+            f"hotline: the newest {len(data)} of {total} cases are listed; "
+            "--limit N or --all for more",
+            file=sys.stderr,
+        )
     if as_json:
         _print_json(data)
     elif not data:
@@ -326,5 +344,10 @@ async def doctor(settings: Settings) -> int:
         line(True, "speech model", model.model_id)
     except HotlineError as exc:
         line(False, "speech model", str(exc))
+    try:
+        for pbx in await recordings_checks(settings, core.db):
+            line(pbx.ok, pbx.what, pbx.detail)
+    except HotlineError as exc:
+        line(False, "pbx recordings", str(exc))
     await core.close()
     return EXIT_OK if not failures else EXIT_CHECK

@@ -96,6 +96,7 @@ async def verify(settings: Settings, *, as_json: bool, witness: Path | None) -> 
             core.db,
             core.store,
             progress=bar.update if bar else None,
+            concurrency=settings.evidence_verify_concurrency,
             public=core.key.public,
             witness=lines,
             trust=trust,
@@ -119,12 +120,21 @@ def _print_report(report: VerifyReport) -> None:
     )
     for p in report.recordings:
         if p.problem == "missing":
-            print(f"MISSING  recording {p.recording_id}: {p.path} (sealed SHA-256 {p.sha256})")
-        else:
+            where = f" {p.detail}" if p.detail else ""
+            print(
+                f"MISSING  recording {p.recording_id}: {p.path}{where} (sealed SHA-256 {p.sha256})"
+            )
+        elif p.problem == "changed":
             print(
                 f"CHANGED  recording {p.recording_id}: {p.path} is now {p.actual_sha256}, "
                 f"sealed as {p.sha256}"
             )
+        elif p.problem == "unlocked":
+            print(f"UNLOCKED recording {p.recording_id}: {p.path} {p.detail}")
+        else:
+            print(f"EXTRA    recording {p.recording_id}: {p.path} has {p.detail}")
+    for ref in report.unclaimed:
+        print(f"note     {ref} is stored but no recording names it")
     if (link := report.broken_link) is not None:
         print(f"BROKEN   audit chain at event {link.seq}: {link.reason}")
     sections = report.sections

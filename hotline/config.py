@@ -11,6 +11,7 @@ May import: ``hotline.errors``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ from pydantic import (
 from hotline.errors import ConfigError
 
 ENV_PREFIX = "HOTLINE_"
+_NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG"})
+"""``HOTLINE_*`` variables that are no setting but are read all the same."""
 
 
 def _host_port(value: str) -> str:
@@ -102,8 +105,9 @@ class Settings(BaseModel):
     asterisk_recordings: Path | None = None
     """Directory where Asterisk's MixMonitor writes, as this machine sees it."""
     asterisk_recordings_pbx_path: str | None = None
-    """The same directory as the PBX names it, when it differs (default
-    ``/var/spool/asterisk/monitor``)."""
+    """The same directory as Asterisk names it, when that differs from
+    ``asterisk_recordings`` (a share mounted under another path here); unset, the PBX is
+    taken to name it exactly as ``asterisk_recordings`` does."""
     ami_mixmonitor_grace: float = Field(default=3.0, gt=0)
     """An answered hotline call with no MixMonitor after this long gets one started
     by hotline (and a ``call.unrecorded`` incident if that fails)."""
@@ -137,6 +141,23 @@ class Settings(BaseModel):
     """How long a signed recording link in a webhook stays valid."""
     evidence_min_free_mb: int = Field(default=1024, ge=0)
     """Below this much free space in the evidence store, health says ``degraded``."""
+    evidence_url: str | None = None
+    """Where sealed recordings are kept: unset for ``<data_dir>/evidence``, or
+    ``s3://BUCKET/PREFIX`` for an S3 bucket under Object Lock (recordings are staged in
+    ``<data_dir>/evidence`` first)."""
+    s3_endpoint_url: str | None = None
+    """The S3 server (``http://minio.lan:9000``); default ``AWS_ENDPOINT_URL``, else AWS."""
+    s3_region: str | None = None
+    """Default ``AWS_REGION``, else ``us-east-1``."""
+    s3_access_key_id: str | None = None
+    """Default ``AWS_ACCESS_KEY_ID`` (or boto3's other standard sources)."""
+    s3_secret_access_key: str | None = None
+    """Default ``AWS_SECRET_ACCESS_KEY``."""
+    evidence_allow_unlocked: bool = False
+    """Start on a bucket without versioning and Object Lock, where evidence could be
+    deleted (a lab). Off: such a node refuses to start."""
+    evidence_verify_concurrency: int = Field(default=8, ge=1, le=128)
+    """Objects ``hotline verify`` re-hashes at once."""
     signing_key: Path | None = None
     """The installation's Ed25519 private key (PEM), which signs copies, disc archives
     and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
@@ -172,6 +193,10 @@ class Settings(BaseModel):
     job_backoff_seconds: float = Field(default=5.0, ge=0)
     """First retry delay of a failed job; doubles per attempt (with jitter)."""
     job_poll_seconds: float = Field(default=0.5, gt=0)
+    leader_lease_seconds: float = Field(default=15.0, ge=1, le=600)
+    """With several ``hotline serve`` nodes, one follows the PBX (``HOTLINE_AMI_URL``)
+    while it holds a lease in the database; a node that dies is replaced within this
+    long plus a third of it."""
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     """On SIGINT/SIGTERM, how long in-flight work may finish before it is left for
     another worker to reclaim."""
@@ -188,6 +213,16 @@ class Settings(BaseModel):
                 "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB, "
                 f"got {value.split('://')[0]!r}"
             )
+        return value
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _evidence_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("s3://") or len(value.removeprefix("s3://").split("/")[0]) < 3:
+            raise ValueError("expected s3://BUCKET/PREFIX (or unset for the data directory)")
         return value
 
     @field_validator("ami_url")
@@ -361,6 +396,19 @@ class Settings(BaseModel):
 
 def _env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per ``HOTLINE_*`` variable that names no setting (a typo, or a setting
+    another version has): the environment is otherwise read silently, so say it."""
+    env = os.environ if environ is None else environ
+    known = {_env_name(field) for field in Settings.model_fields} | _NOT_SETTINGS
+    lines = []
+    for name in sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a setting of this hotline and is ignored{hint}")
+    return lines
 
 
 def load_settings(

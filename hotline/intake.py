@@ -27,7 +27,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -146,9 +146,7 @@ class Intake:
                     fact.call_id, "call.answered", answered_at=fact.at, state=CallState.ANSWERED
                 )
             case facts.RecordingStarted():
-                await self._audit_call(
-                    fact.call_id, "recording.started", {"name": fact.name, "leg": fact.leg}
-                )
+                await self._recording_started(fact)
             case facts.RecordingFinished():
                 return await self._recording_finished(fact)
             case facts.CallEnded():
@@ -199,6 +197,8 @@ class Intake:
                 return
             if action == "call.answered" and call.answered_at is not None:
                 return
+            if action == "call.ended" and call.state == CallState.ENDED:
+                return  # told again (a restart, a replayed session)
             for key, value in values.items():
                 setattr(call, key, value)
             s.add(call)
@@ -213,15 +213,27 @@ class Intake:
                 details=details,
             )
 
-    async def _audit_call(self, external_id: str, action: str, details: dict[str, Any]) -> None:
+    async def _recording_started(self, fact: facts.RecordingStarted) -> None:
         async with self.db.session() as s:
-            call = await self._find_call(s, external_id)
+            call = await self._find_call(s, fact.call_id)
+            if (
+                call is not None
+                and (
+                    await s.exec(
+                        select(Recording.id).where(
+                            col(Recording.call_id) == call.id,
+                            col(Recording.original_name) == PurePosixPath(fact.name).name[:255],
+                        )
+                    )
+                ).first()
+            ):
+                return  # sealed already: the start is told again (a restart, a replay)
             await append_audit(
                 s,
                 actor=f"system:{call.source if call else 'unknown'}",
-                action=action,
-                subject=f"call:{call.id}" if call else f"external:{external_id}",
-                details=details,
+                action="recording.started",
+                subject=f"call:{call.id}" if call else f"external:{fact.call_id}",
+                details={"name": fact.name, "leg": fact.leg},
             )
 
     async def record_incident(self, fact: facts.Incident) -> Incident:
@@ -375,6 +387,8 @@ class Intake:
             sha256=sealed.sha256,
             size=sealed.size,
             stored_path=sealed.key,
+            object_version=sealed.ref.version,
+            retain_until=sealed.retain_until,
             content_type=info.content_type,
             codec=info.codec,
             sample_rate=info.sample_rate,
@@ -388,6 +402,7 @@ class Intake:
             details=details or {},
         )
         s.add(rec)
+        await self.store.settle(s, sealed)
         case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
         opened = case is None
         if case is None:
@@ -412,6 +427,7 @@ class Intake:
                 "duration": round(rec.duration, 3),
                 "codec": rec.codec,
                 "file": original,
+                **sealed.audit_details(),
             },
         )
         if opened:

@@ -9,24 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+
+from sqlmodel import col, select
 
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
 from hotline.checkpointing import TIMESTAMP, Checkpointer, CheckpointTicker, Timestamper
+from hotline.cluster.leader import LeadingSource
+from hotline.cluster.lease import Lease
+from hotline.cluster.relay import LiveRelay
 from hotline.config import Settings
 from hotline.custody.issue import CopyMaker
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.evidence.keys import InstallationKey
+from hotline.evidence.pending import PendingSeals
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, QueueConfig
 from hotline.live import LiveFeed
-from hotline.sources import Source, build_sources
+from hotline.sources import Source, asterisk_source, build_sources
 from hotline.store.db import Database
 from hotline.store.tables import Case
+from hotline.store.types import utcnow
 from hotline.transcription import TranscriptionService
 from hotline.webhooks.dispatch import DeliveryService
 from hotline.webhooks.endpoints import sync_from_settings
@@ -42,7 +53,7 @@ class Hotline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
-        self.store = EvidenceStore.from_settings(settings)
+        self.store = EvidenceStore.from_settings(settings, PendingSeals(self.db))
         self.queue = JobQueue(
             self.db,
             QueueConfig(
@@ -56,7 +67,10 @@ class Hotline:
         self.transcription = TranscriptionService(settings, self.db, self.store, self.outbox)
         self.delivery = DeliveryService(settings, self.db, self.queue)
         self.live = LiveFeed()
+        self.node_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        """This process among the nodes sharing the database."""
         self.sources: list[Source] = []
+        self.relay: LiveRelay | None = None
         self._key: InstallationKey | None = None
         self.checkpoints = Checkpointer(
             settings, self.db, lambda: self.key, self.outbox, self.queue
@@ -112,6 +126,64 @@ class Hotline:
         allowed = self.settings.embedded_database if migrate is None else migrate
         await self.db.ensure_schema(migrate=allowed)
         await sync_from_settings(self.db, self.settings)
+        for orphan in await self.store.reconcile():
+            await self.intake.record_incident(
+                Incident(kind=IncidentKind.ORPHANED, at=utcnow(), detail=orphan.describe())
+            )
+
+    def call_sources(self) -> list[Source]:
+        """The call sources of ``hotline serve``. The Asterisk source runs on one node at
+        a time: the holder of the ``asterisk`` lease."""
+        settings = self.settings
+        sources: list[Source] = []
+        for source in build_sources(settings, self.on_fact):
+            if source.name != "asterisk":
+                sources.append(source)
+                continue
+            lease = Lease(self.db, "asterisk", self.node_id, settings.leader_lease_seconds)
+            sources.append(
+                LeadingSource(
+                    "asterisk",
+                    lambda: asterisk_source(settings, self.on_fact),
+                    lease,
+                    prepare=self.share_pbx_ledger,
+                )
+            )
+        return sources
+
+    async def share_pbx_ledger(self) -> None:
+        """Before following the PBX, note in this node's ledger the PBX recordings that
+        any node sealed in the past week, so the orphan scan of a new leader does not
+        offer the previous leader's files again (MixMonitor writes one flat directory:
+        a file's name is its place in it)."""
+        from hotline.ami.pickup import FileLedger
+        from hotline.store.tables import Call, Recording
+
+        since = utcnow() - timedelta(days=7)
+        async with self.db.session() as s:
+            rows = (
+                await s.exec(
+                    select(Recording.original_name, Recording.details)
+                    .join(Call, col(Call.id) == col(Recording.call_id))
+                    .where(col(Call.source) == "asterisk", col(Recording.sealed_at) >= since)
+                )
+            ).all()
+        ledger = FileLedger(self.settings.data_dir / "asterisk-recordings.seen")
+
+        def note() -> None:
+            for name, details in rows:
+                size = str(details.get("file_bytes", ""))
+                if name and size.isdigit():
+                    ledger.add(name, int(size))
+
+        await asyncio.to_thread(note)
+
+    def live_relay(self) -> LiveRelay | None:
+        """Live calls and events shared with the other nodes (PostgreSQL only)."""
+        if self.db.is_sqlite:
+            return None
+        lease = self.settings.leader_lease_seconds
+        return LiveRelay(self.settings.db_url, self.live, self.node_id, silent_after=lease * 2)
 
     async def close(self) -> None:
         await self.delivery.close()
@@ -175,12 +247,15 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     await core.open()
     worker = core.worker()
     ticker = core.checkpoint_ticker()
-    core.sources = build_sources(settings, core.on_fact)
+    core.sources = core.call_sources()
+    core.relay = core.live_relay()
     runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
+        if core.relay is not None:
+            await core.relay.start()
         await worker.start()
         await ticker.start()
         for source in core.sources:
@@ -196,6 +271,8 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
         for source in reversed(core.sources):
             await source.stop()
         await ticker.stop()
+        if core.relay is not None:
+            await core.relay.stop()
         await worker.stop()
         await runner.cleanup()
         await core.close()

@@ -9,10 +9,13 @@ May import: the sources (``hotline.ami``, ``hotline.sip``), ``hotline.calls``,
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hotline.calls import FactSink
 from hotline.config import Settings
+
+if TYPE_CHECKING:
+    from hotline.ami import AMIConfig
 
 
 class Source(Protocol):
@@ -25,21 +28,28 @@ class Source(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
+def asterisk_config(settings: Settings) -> AMIConfig:
+    """The Asterisk source's configuration from ``HOTLINE_AMI_URL`` and friends (unset
+    ``HOTLINE_ASTERISK_RECORDINGS_PBX_PATH``: the PBX names the directory as we do)."""
+    from hotline.ami import AMIConfig
+
+    assert settings.ami_url is not None
+    return AMIConfig.from_url(
+        settings.ami_url,
+        recordings_dir=settings.asterisk_recordings,
+        pbx_recordings_dir=settings.asterisk_recordings_pbx_path,
+        mixmonitor_grace=settings.ami_mixmonitor_grace,
+        seen_ledger=settings.data_dir / "asterisk-recordings.seen",
+    )
+
+
 class _Asterisk:
     name = "asterisk"
 
     def __init__(self, settings: Settings, sink: FactSink) -> None:
-        from hotline.ami import AMIConfig, AsteriskSource
+        from hotline.ami import AsteriskSource
 
-        assert settings.ami_url is not None
-        config = AMIConfig.from_url(
-            settings.ami_url,
-            recordings_dir=settings.asterisk_recordings,
-            pbx_recordings_dir=settings.asterisk_recordings_pbx_path,
-            mixmonitor_grace=settings.ami_mixmonitor_grace,
-            seen_ledger=settings.data_dir / "asterisk-recordings.seen",
-        )
-        self._source = AsteriskSource(config, sink)
+        self._source = AsteriskSource(asterisk_config(settings), sink)
 
     async def start(self) -> None:
         await self._source.start()
@@ -128,3 +138,8 @@ def build_sources(settings: Settings, sink: FactSink) -> list[Source]:
     if settings.ami_url:
         sources.append(_Asterisk(settings, sink))
     return sources
+
+
+def asterisk_source(settings: Settings, sink: FactSink) -> Source:
+    """A fresh Asterisk source (a new leader starts one as after a restart)."""
+    return _Asterisk(settings, sink)

@@ -10,12 +10,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
 
 from hotline.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tests.support.seaweed import Seaweed
 
 PG_ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -77,6 +80,18 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(environ=env)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """A real S3 server with Object Lock (SeaweedFS on loopback), shared by the session;
+    each test makes its own bucket."""
+    from tests.support.seaweed import Seaweed
+
+    server = Seaweed(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
 
 
 def hotline_command() -> str:

@@ -20,19 +20,29 @@ tolerance) flags files cut short, not dialplans that start recording late:
 (5.25 s in the captured lab dialplan, which plays the notice first;
 ``notice_recorded = "no"`` then), so the late start stays visible without being
 mistaken for a truncated file.
+
+``late_start_incident`` turns a call's first recording that began a second or more after
+answer into a ``recording.incomplete`` incident of its own, raised right after that
+recording's first file is reported (so the case it opens carries it): the call's first
+seconds and the recording notice are not in the evidence (art. 9, 11), whether the
+dialplan started MixMonitor late or hotline had to start it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from hotline.ami.model import Call, File, FileReport, Group
-from hotline.calls import RecordingFinished
+from hotline.calls import Incident, IncidentKind, RecordingFinished
 
-__all__ = ["finished_fact", "timestamp"]
+__all__ = ["finished_fact", "late_start_incident", "timestamp"]
 
 _NOTICE_RECORDED_WITHIN = 1.0
 """A recording that starts this soon after answer holds the recording notice."""
+_WHOLE_SECONDS_SLACK = 1.0
+"""A late start read from a file name's stamp and a ``Cdr`` time (both whole seconds)
+may be off by this much."""
 
 
 def timestamp(at: float) -> datetime:
@@ -107,4 +117,32 @@ def finished_fact(
         leg=file.leg,
         sequence=group.sequence,
         details=details,
+    )
+
+
+def late_start_incident(call: Call, group: Group, fact: RecordingFinished) -> Incident | None:
+    """The incident for ``group`` (of ``call``) having begun late, or ``None``."""
+    if group.sequence != 0 or group.origin in ("message", "orphan", "found"):
+        return None
+    late = _late_start(call, group)
+    if late is None:
+        return None
+    slack = 0.0 if group.started_at is not None else _WHOLE_SECONDS_SLACK
+    if late < _NOTICE_RECORDED_WITHIN + slack:
+        return None
+    who = (
+        "the dialplan started no recording; hotline started MixMonitor"
+        if group.origin == "hotline"
+        else "the recording began"
+    )
+    mix = next((f.key for f in group.files if f.leg == "mix"), None)
+    name = PurePosixPath(mix).name if mix else fact.path.name
+    return Incident(
+        kind=IncidentKind.INCOMPLETE,
+        at=fact.at,
+        call_id=call.call_id,
+        detail=(
+            f"{who} {late:.2f} s after answer ({name}): the call's first "
+            f"{late:.2f} s and the recording notice are not in the evidence"
+        ),
     )

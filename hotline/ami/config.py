@@ -39,7 +39,8 @@ class AMIConfig:
     """Where this process reads the PBX's recordings (``HOTLINE_ASTERISK_RECORDINGS``).
     ``None`` disables pick-up: facts stop at ``RecordingStarted``/``CallEnded``."""
     pbx_recordings_dir: PurePosixPath = DEFAULT_PBX_RECORDINGS
-    """The same directory as the PBX names it (``HOTLINE_ASTERISK_RECORDINGS_PBX_PATH``)."""
+    """The same directory as the PBX names it (``HOTLINE_ASTERISK_RECORDINGS_PBX_PATH``);
+    ``from_url`` makes it ``recordings_dir`` when not given: both sides name it alike."""
 
     hotline_variable: str = "HOTLINE_CALL"
     """Channel variable the dialplan sets to mark a hotline call."""
@@ -109,6 +110,9 @@ class AMIConfig:
     ) -> AMIConfig:
         """Parse ``ami://user:secret@host[:port][?auth=md5]`` (``amis://`` for TLS).
 
+        ``pbx_recordings_dir`` defaults to ``recordings_dir`` (made absolute), else to
+        Asterisk's own ``/var/spool/asterisk/monitor``.
+
         User and secret are percent-decoded, so a secret may hold ``@`` or ``:`` as
         ``%40`` / ``%3A``. Raises ``ConfigError`` naming ``HOTLINE_AMI_URL``.
         """
@@ -145,8 +149,12 @@ class AMIConfig:
         }
         if recordings_dir is not None:
             settings["recordings_dir"] = Path(recordings_dir)
-        if pbx_recordings_dir is not None:
-            settings["pbx_recordings_dir"] = PurePosixPath(pbx_recordings_dir)
+        if pbx_recordings_dir not in (None, ""):
+            settings["pbx_recordings_dir"] = PurePosixPath(str(pbx_recordings_dir))
+        elif recordings_dir is not None:
+            # Unset: the PBX names the directory as this host does (hotline on the PBX
+            # host, or a share mounted under the same path).
+            settings["pbx_recordings_dir"] = PurePosixPath(Path(recordings_dir).absolute())
         settings.update(overrides)
         try:
             return cls(**settings)

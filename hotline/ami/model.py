@@ -145,6 +145,8 @@ class Group:
     sequence: int = 0
     stopped_at: float | None = None
     stopped: bool = False
+    late_reported: bool = False
+    """The incident for a recording that began late has been raised."""
 
 
 @dataclass(slots=True, eq=False)

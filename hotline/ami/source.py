@@ -33,7 +33,7 @@ from hotline.ami.tracker import Tracker
 from hotline.calls import CallFact, FactSink, Incident, IncidentKind, RecordingFinished
 from hotline.courier import FactCourier
 
-__all__ = ["AsteriskSource", "SourceStatus"]
+__all__ = ["AsteriskSource", "RecordingsDir", "SourceStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class SourceStatus:
     facts_queued: int
     facts_lost: int
     last_fact_at: datetime | None
+    recordings: RecordingsDir | None = None
+    """The shared directory and what could not be taken from it (``None``: pick-up off)."""
 
     @property
     def state(self) -> LinkState:
@@ -57,7 +59,7 @@ class SourceStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.link.up
+        return self.link.up and (self.recordings is None or not self.recordings.unmapped)
 
     def as_dict(self) -> dict[str, Any]:
         link = self.link
@@ -77,6 +79,48 @@ class SourceStatus:
             "facts_queued": self.facts_queued,
             "facts_lost": self.facts_lost,
             "last_fact_at": self.last_fact_at.isoformat() if self.last_fact_at else None,
+            "recordings": None if self.recordings is None else self.recordings.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingsDir:
+    """The shared recordings directory as both sides name it, and the recordings of
+    hotline calls that could not be taken from it since the source started."""
+
+    local: str
+    pbx: str
+    unmapped: int
+    """Announced outside ``pbx``: the two sides do not name the directory alike."""
+    last_unmapped: str
+    missing: int
+    """Announced inside it, never appeared here (not the same directory after all?)."""
+
+    @property
+    def problem(self) -> str | None:
+        if self.unmapped:
+            return (
+                f"{self.unmapped} recording(s) announced outside {self.pbx}, the directory as "
+                f"the PBX names it (latest {self.last_unmapped}): set "
+                "HOTLINE_ASTERISK_RECORDINGS_PBX_PATH to the directory Asterisk writes to, "
+                f"as Asterisk names it; this host reads it at {self.local} "
+                "(HOTLINE_ASTERISK_RECORDINGS)"
+            )
+        if self.missing:
+            return (
+                f"{self.missing} recording(s) announced in {self.pbx} never appeared in "
+                f"{self.local}: is HOTLINE_ASTERISK_RECORDINGS the directory Asterisk writes to?"
+            )
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dir": self.local,
+            "pbx_dir": self.pbx,
+            "unmapped": self.unmapped,
+            "last_unmapped": self.last_unmapped or None,
+            "missing": self.missing,
+            "problem": self.problem,
         }
 
 
@@ -155,6 +199,16 @@ class AsteriskSource:
     @property
     def status(self) -> SourceStatus:
         tracker = self._tracker
+        config = self.config
+        recordings = None
+        if config.recordings_dir is not None:
+            recordings = RecordingsDir(
+                local=str(config.recordings_dir),
+                pbx=str(config.pbx_recordings_dir),
+                unmapped=tracker.unmapped,
+                last_unmapped=tracker.last_unmapped,
+                missing=tracker.missing,
+            )
         return SourceStatus(
             link=self._client.status,
             calls_tracked=tracker.calls_tracked,
@@ -164,6 +218,7 @@ class AsteriskSource:
             facts_queued=self._courier.queued,
             facts_lost=self._courier.lost,
             last_fact_at=self._courier.last_at,
+            recordings=recordings,
         )
 
     # -- from the link ----------------------------------------------------------------

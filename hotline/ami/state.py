@@ -65,6 +65,12 @@ class TrackerState:
         self._done: dict[str, None] = {}
         """Recently finished files (insertion-ordered, bounded)."""
         self._guards: list[tuple[float, str]] = []
+        self.unmapped = 0
+        """Recordings of hotline calls announced outside the shared directory."""
+        self.last_unmapped = ""
+        """The latest of them, as the PBX named it."""
+        self.missing = 0
+        """Recordings of hotline calls that never appeared in the shared directory."""
 
     # -- inspection -------------------------------------------------------------------
 
@@ -179,6 +185,9 @@ class TrackerState:
             file.state = "done"
             self._files.pop(file.key, None)
             call = group.call
+            if call is not None and self._paths is not None:
+                self.unmapped += 1
+                self.last_unmapped = file.key
             if call is not None and self._paths is not None and group.origin != "message":
                 out.append(
                     Incident(
@@ -187,7 +196,8 @@ class TrackerState:
                         call_id=call.call_id,
                         detail=(
                             f"recording {file.key} is outside the shared recordings directory "
-                            f"{self.config.pbx_recordings_dir}; it cannot be picked up"
+                            f"{self.config.pbx_recordings_dir} (as the PBX names it: "
+                            "HOTLINE_ASTERISK_RECORDINGS_PBX_PATH); it cannot be picked up"
                         ),
                     )
                 )

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from hotline.ami.completeness import finished_fact, timestamp
+from hotline.ami.completeness import finished_fact, late_start_incident, timestamp
 from hotline.ami.message import Message
 from hotline.ami.model import (
     Call,
@@ -168,7 +168,11 @@ class Tracker(TrackerState):
             return NOTHING
         fact = finished_fact(call, group, file, report, now)
         self._maybe_forget(call)
-        return [fact]
+        late = None if group.late_reported else late_start_incident(call, group, fact)
+        if late is None:
+            return [fact]
+        group.late_reported = True
+        return [fact, late]
 
     def file_missing(self, key: str, reason: str, now: float) -> list[Output]:
         entry = self._files.pop(key, None)
@@ -182,6 +186,7 @@ class Tracker(TrackerState):
         self._maybe_forget(call)
         if group.origin == "message":
             return NOTHING  # the caller hung up before leaving a message
+        self.missing += 1
         detail = f"recording {key} ({file.leg}) cannot be picked up: {reason}"
         return [
             Incident(
@@ -281,6 +286,11 @@ class Tracker(TrackerState):
         legs, channel.leg_files = channel.leg_files or {}, None
         if mix is not None and self.known_file(mix):
             return NOTHING  # ours: registered when the MixMonitor action succeeded
+        call = self._calls.get(channel.linkedid)
+        if call is not None and call.guard_plan is not None and mix == call.guard_plan[0]:
+            # Ours, before the action's answer: its legs are the ones we asked for, not
+            # files the dialplan announced for a MixMonitor it never ran.
+            return self._start_group(channel, mix, dict(call.guard_plan[1]), "hotline", now, now)
         return self._start_group(channel, mix, legs, "dialplan", now, now)
 
     def _on_mixmonitor_stop(self, m: Message, now: float) -> list[Output]:

@@ -3,6 +3,12 @@ signed checkpoints and their trusted timestamps (pure checks; ``hotline.checkpoi
 makes them), and ``verify`` (re-hash every recording, walk the chain, check the
 checkpoints, their timestamps and copies kept elsewhere).
 
+``EvidenceStore`` (``files``) is the one door to sealed recordings; behind it a backend
+(``backend``: the interface) keeps them: ``local`` (a directory, the embedded default)
+or ``s3`` (a bucket under Object Lock, COMPLIANCE mode). ``pending`` remembers seals
+in flight so an object stored without its recording is found after a crash;
+``versions`` holds verify's pure decisions about locks and extra versions.
+
 Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
 in this package overwrites or deletes a sealed file or an audit event.
 

@@ -114,6 +114,11 @@ class Backend(Protocol):
         ``key`` with the same bytes is reused, never written again."""
         ...
 
+    def find(self, key: str, sha256: str) -> tuple[ObjectRef, datetime | None] | None:
+        """The stored object (version) of ``key`` holding ``sha256``'s bytes, with its
+        retain-until date; ``None`` if there is none."""
+        ...
+
     def reader(
         self, ref: ObjectRef, start: int = 0, end: int | None = None
     ) -> AbstractContextManager[Readable]:

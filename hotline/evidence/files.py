@@ -42,7 +42,10 @@ from hotline.evidence.hashing import CHUNK, sha256_file
 from hotline.evidence.local import LocalBackend
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from hotline.config import Settings
+    from hotline.evidence.pending import Orphan, PendingSeals
     from hotline.store.tables import Recording
 
 __all__ = ["EvidenceStore", "ObjectRef", "Sealed", "Staged", "add_years", "sha256_file"]
@@ -81,6 +84,17 @@ class Sealed:
     def key(self) -> str:
         return self.ref.key
 
+    def audit_details(self) -> dict[str, object]:
+        """What the ``recording.sealed`` event adds about the stored object."""
+        details: dict[str, object] = {}
+        if self.ref.version is not None:
+            details["version"] = self.ref.version
+        if self.retain_until is not None:
+            details["retain_until"] = self.retain_until.isoformat()
+        if self.reused:
+            details["object"] = "reused"
+        return details
+
 
 def add_years(at: datetime, years: int) -> datetime:
     """``at`` plus whole calendar years (29 February becomes 28 February)."""
@@ -100,15 +114,40 @@ class EvidenceStore:
         backend: Backend | None = None,
         *,
         retention_years: int = 30,
+        pending: PendingSeals | None = None,
     ) -> None:
         self.root = root
         self.backend: Backend = backend or LocalBackend(root)
         self.retention_years = retention_years
+        self.pending = pending
         self._incoming = root / ".incoming"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EvidenceStore:
-        return cls(settings.evidence_dir, retention_years=settings.longest_retention_years)
+    def from_settings(
+        cls, settings: Settings, pending: PendingSeals | None = None
+    ) -> EvidenceStore:
+        backend: Backend | None = None
+        if settings.evidence_url:
+            from hotline.evidence.s3 import S3Backend, S3Location, S3Options
+
+            region = settings.s3_region or os.environ.get("AWS_REGION") or None
+            backend = S3Backend(
+                S3Location.parse(settings.evidence_url),
+                S3Options(
+                    endpoint_url=settings.s3_endpoint_url,
+                    region=region or os.environ.get("AWS_DEFAULT_REGION"),
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=settings.s3_secret_access_key,
+                    allow_unlocked=settings.evidence_allow_unlocked,
+                    max_connections=max(32, settings.evidence_verify_concurrency * 2),
+                ),
+            )
+        return cls(
+            settings.evidence_dir,
+            backend,
+            retention_years=settings.longest_retention_years,
+            pending=pending,
+        )
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -152,7 +191,7 @@ class EvidenceStore:
     @staticmethod
     def ref(rec: Recording) -> ObjectRef:
         """Where a recording's sealed bytes are."""
-        return ObjectRef(rec.stored_path)
+        return ObjectRef(rec.stored_path, rec.object_version)
 
     @staticmethod
     def relative_for(sha256: str, suffix: str) -> str:
@@ -206,20 +245,41 @@ class EvidenceStore:
         now = datetime.now(UTC)
         retain_until = add_years(now, self.retention_years)
         try:
-            placed = await asyncio.to_thread(
-                self.backend.put,
-                key,
-                staged.tmp_path,
-                staged.sha256,
-                staged.size,
-                retain_until,
-                progress,
-            )
+            seal_id = None
+            if self.pending is not None:
+                seal_id = await self.pending.begin(key, staged.sha256, staged.size)
+            try:
+                placed = await asyncio.to_thread(
+                    self.backend.put,
+                    key,
+                    staged.tmp_path,
+                    staged.sha256,
+                    staged.size,
+                    retain_until,
+                    progress,
+                )
+            except BaseException:
+                if seal_id is not None and self.pending is not None:
+                    await self.pending.abandon(seal_id)
+                raise
         finally:
             self.discard(staged)
         return Sealed(
             placed.ref, staged.sha256, staged.size, now, placed.retain_until, placed.reused
         )
+
+    async def settle(self, s: AsyncSession, sealed: Sealed) -> None:
+        """Call in the transaction that records the recording of ``sealed``: the seal is
+        no longer in flight (see ``hotline.evidence.pending``)."""
+        if self.pending is not None:
+            await self.pending.settle(s, sealed.key)
+
+    async def reconcile(self) -> list[Orphan]:
+        """Seals that a stopped process left unfinished: objects stored without a
+        recording are returned (once) for the caller to report."""
+        if self.pending is None:
+            return []
+        return await self.pending.reconcile(self.backend)
 
     async def legal_hold(self, ref: ObjectRef, on: bool) -> bool:
         """Set (``on``) or clear a legal hold on a sealed object, for a case preserved

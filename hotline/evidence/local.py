@@ -86,6 +86,13 @@ class LocalBackend:
         # Permission bits cannot hold a file for a date.
         return Placed(ObjectRef(key), retain_until=None, reused=reused)
 
+    def find(self, key: str, sha256: str) -> tuple[ObjectRef, datetime | None] | None:
+        try:
+            digest, _ = sha256_file(self.root / key)
+        except FileNotFoundError:
+            return None
+        return (ObjectRef(key), None) if digest == sha256 else None
+
     def reader(
         self, ref: ObjectRef, start: int = 0, end: int | None = None
     ) -> AbstractContextManager[Readable]:

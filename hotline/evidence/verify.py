@@ -6,8 +6,12 @@ The report is a list of sections, one per kind of check, each saying how much it
 checked, what failed (each failure naming what it is about) and notes that inform
 without failing (no checkpoint yet, no timestamp authority set, a witness not given).
 
-Recordings are hashed on a small thread pool (hashlib releases the GIL on large
-buffers), so a store on a fast disk is checked at about the speed of the disk.
+Recordings are read back through the evidence store and hashed on a thread pool,
+several at once (hashlib releases the GIL on large buffers; S3 reads wait on the
+network), streamed in 1 MiB blocks. Where the backend keeps versions (S3), each
+recording's own version is the one hashed; its lock must be COMPLIANCE until at least
+the recorded date; and the bucket's listing must hold no other version or delete
+marker of a recording's key.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from hotline.evidence.backend import ObjectRef, ObjectState, StoredVersion
 from hotline.evidence.chain_verify import (
     BrokenLink,
     ChainWalk,
@@ -34,6 +39,7 @@ from hotline.evidence.checkpoints import WitnessLine
 from hotline.evidence.files import EvidenceStore, sha256_file
 from hotline.evidence.keys import PublicKey
 from hotline.evidence.timestamps import Trust, check_timestamps
+from hotline.evidence.versions import classify, lock_problem
 from hotline.store.db import Database
 from hotline.store.tables import Recording
 
@@ -51,16 +57,20 @@ class RecordingProblem:
     sha256: str
     path: str
     problem: str
-    """``changed`` (bytes differ from the sealed hash) or ``missing``."""
+    """``changed`` (bytes differ from the sealed hash), ``missing``, ``unlocked`` (not
+    held in COMPLIANCE mode until the recorded date) or ``extra-version`` (the key has
+    a version or delete marker that no recording names)."""
     actual_sha256: str | None = None
+    detail: str | None = None
+    """The version, and what is wrong with its lock or the extra version."""
 
     def describe(self) -> str:
+        where = f"recording {self.recording_id}: {self.path}"
         if self.problem == "missing":
-            return f"recording {self.recording_id}: {self.path} is missing (sealed {self.sha256})"
-        return (
-            f"recording {self.recording_id}: {self.path} is now {self.actual_sha256}, "
-            f"sealed as {self.sha256}"
-        )
+            return f"{where} is missing (sealed {self.sha256})"
+        if self.problem == "changed":
+            return f"{where} is now {self.actual_sha256}, sealed as {self.sha256}"
+        return f"{where}: {self.problem} ({self.detail})"
 
 
 @dataclass(slots=True)
@@ -99,6 +109,9 @@ class VerifyReport:
     seconds: float = 0.0
     recordings: list[RecordingProblem] = field(default_factory=list)
     broken_link: BrokenLink | None = None
+    unclaimed: list[str] = field(default_factory=list)
+    """Stored objects no recording names (an upload whose commit failed, reported at
+    start as ``recording.orphaned``); not evidence of anything, so not a failure."""
     chain_head: tuple[int, str] | None = None
     checkpoints: Section = field(default_factory=lambda: Section("checkpoints"))
     timestamps: Section = field(default_factory=lambda: Section("timestamps"))
@@ -144,9 +157,11 @@ class VerifyReport:
                     "path": p.path,
                     "problem": p.problem,
                     "actual_sha256": p.actual_sha256,
+                    "detail": p.detail,
                 }
                 for p in self.recordings
             ],
+            "unclaimed": list(self.unclaimed),
             "broken_link": None
             if self.broken_link is None
             else {"seq": self.broken_link.seq, "reason": self.broken_link.reason},
@@ -159,9 +174,24 @@ Progress = Callable[[int], None]
 """Called with the number of bytes just hashed."""
 
 
-def _check(store: EvidenceStore, rec: Recording) -> tuple[Recording, str | None, int]:
-    state = store.inspect(store.ref(rec))
-    return rec, state.sha256, state.size
+def _check(store: EvidenceStore, rec: Recording) -> tuple[Recording, ObjectState]:
+    return rec, store.inspect(store.ref(rec))
+
+
+def _problems(store: EvidenceStore, rec: Recording, state: ObjectState) -> list[RecordingProblem]:
+    rid, where = rec.id or 0, rec.stored_path
+    if state.sha256 is None:
+        detail = None if rec.object_version is None else f"version {rec.object_version}"
+        return [RecordingProblem(rid, rec.sha256, where, "missing", detail=detail)]
+    found = []
+    if state.sha256 != rec.sha256:
+        found.append(RecordingProblem(rid, rec.sha256, where, "changed", state.sha256))
+    if store.backend.keeps_versions:
+        why = lock_problem(state, rec.retain_until)
+        if why is not None:
+            detail = f"version {rec.object_version}: {why}"
+            found.append(RecordingProblem(rid, rec.sha256, where, "unlocked", detail=detail))
+    return found
 
 
 async def verify_recordings(
@@ -174,6 +204,8 @@ async def verify_recordings(
     loop = asyncio.get_running_loop()
     workers = threads or min(4, os.cpu_count() or 1)
     last_id = 0
+    named: dict[str, set[str | None]] = {}
+    holders: dict[str, list[Recording]] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
         while True:
             async with db.session() as s:
@@ -186,26 +218,51 @@ async def verify_recordings(
                     )
                 ).all()
             if not batch:
-                return
+                break
             last_id = batch[-1].id or last_id
+            for rec in batch:
+                named.setdefault(rec.stored_path, set()).add(rec.object_version)
+                holders.setdefault(rec.stored_path, []).append(rec)
             futures = [loop.run_in_executor(pool, _check, store, rec) for rec in batch]
             for done in asyncio.as_completed(futures):
-                rec, digest, size = await done
+                rec, state = await done
                 report.recordings_checked += 1
-                report.bytes_hashed += size
+                report.bytes_hashed += state.size
                 if progress is not None:
-                    progress(size)
-                if digest is None:
-                    report.recordings.append(
-                        RecordingProblem(rec.id or 0, rec.sha256, rec.stored_path, "missing")
-                    )
-                elif digest != rec.sha256:
+                    progress(state.size)
+                report.recordings.extend(_problems(store, rec, state))
+        listing = classify(await loop.run_in_executor(pool, lambda: list(store.versions())), named)
+        for key, extras in listing.extra.items():
+            for entry in extras:
+                detail = await loop.run_in_executor(pool, _extra_detail, store, entry, holders)
+                if detail is None:
+                    continue
+                for rec in holders[key]:
                     report.recordings.append(
                         RecordingProblem(
-                            rec.id or 0, rec.sha256, rec.stored_path, "changed", digest
+                            rec.id or 0, rec.sha256, key, "extra-version", detail=detail
                         )
                     )
-    report.recordings.sort(key=lambda p: p.recording_id)
+        report.unclaimed.extend(
+            str(ObjectRef(e.key, e.version)) for e in listing.unclaimed if not e.delete_marker
+        )
+    report.recordings.sort(key=lambda p: (p.recording_id, p.problem))
+
+
+def _extra_detail(
+    store: EvidenceStore, entry: StoredVersion, holders: dict[str, list[Recording]]
+) -> str | None:
+    """What an unnamed version of a recording's key is; ``None`` when it holds the
+    sealed bytes again (two nodes sealed the same bytes at once): harmless."""
+    if entry.delete_marker:
+        return f"delete marker {entry.version}: someone tried to delete the recording"
+    state = store.inspect(ObjectRef(entry.key, entry.version))
+    if state.sha256 == holders[entry.key][0].sha256:
+        return None
+    return (
+        f"version {entry.version} ({entry.size} bytes, SHA-256 {state.sha256}) was "
+        "written over the sealed one"
+    )
 
 
 async def verify_chain(
@@ -291,6 +348,7 @@ async def verify(
     db: Database,
     store: EvidenceStore,
     progress: Progress | None = None,
+    concurrency: int | None = None,
     *,
     public: PublicKey | None = None,
     witness: Sequence[WitnessLine] | None = None,
@@ -301,9 +359,12 @@ async def verify(
     certificate)."""
     report = VerifyReport()
     started = time.perf_counter()
-    await verify_recordings(db, store, report, progress)
-    walk = await verify_chain(db, report, public, witness)
+    # Independent: the chain is walked on the loop while recordings hash on threads.
+    _, walk = await asyncio.gather(
+        verify_recordings(db, store, report, progress, concurrency),
+        verify_chain(db, report, public, witness),
+    )
     await check_timestamps(db, report.timestamps, walk, trust)
-    check_archives(report.archives, walk)
+    await asyncio.to_thread(check_archives, report.archives, walk)
     report.seconds = time.perf_counter() - started
     return report

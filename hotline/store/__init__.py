@@ -21,6 +21,7 @@ from hotline.store.delivery import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from hotline.store.nodes import NodeLease, PendingSeal
 from hotline.store.tables import (
     AuditEvent,
     AuditTimestamp,
@@ -53,6 +54,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginFailure",
+    "NodeLease",
+    "PendingSeal",
     "Recording",
     "RedactionMark",
     "ServerSecret",

@@ -56,7 +56,12 @@ class Recording(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     size: int
     stored_path: str = Field(max_length=255)
-    """Relative to the evidence store's root."""
+    """The sealed object's key, relative to the evidence store's root or prefix."""
+    object_version: str | None = Field(default=None, max_length=1024)
+    """The object's version id where the backend keeps versions (S3)."""
+    retain_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Until when the storage itself refuses to delete the object (S3 Object Lock,
+    COMPLIANCE mode); ``None`` for the local directory."""
     content_type: str = Field(max_length=64)
     codec: str = Field(max_length=32)
     sample_rate: int

@@ -132,6 +132,10 @@ async def health(ctx: Ctx) -> web.Response:
     low = free < core.settings.evidence_min_free_mb * 1024 * 1024
     body["evidence"] = {"path": str(core.store.root), "free_bytes": free, "low": low}
     body["sources"] = {source.name: source.health() for source in core.sources}
+    body["node"] = {
+        "id": core.node_id,
+        "relay": core.relay.health() if core.relay is not None else None,
+    }
     body["signing_key"] = {
         "algorithm": "Ed25519",
         "fingerprint": core.key.fingerprint,

@@ -62,7 +62,7 @@ def _intake_out(row: CallIntake) -> IntakeOut:
     "recorded, the state nobody may miss) and the intake form attached to it.",
 )
 async def live_calls(ctx: Ctx) -> LiveCallsOut:
-    calls = [c.to_dict() for c in ctx.core.live.book.live()]
+    calls = ctx.core.live.calls()
     intakes: dict[str, IntakeOut] = {}
     if calls and ctx.user.can(Permission.INTAKE_WRITE):
         async with ctx.core.db.session() as s:
@@ -81,7 +81,7 @@ async def live_calls(ctx: Ctx) -> LiveCallsOut:
 
 
 async def _known_call(ctx: Ctx, call_ref: str) -> None:
-    if ctx.core.live.book.get(call_ref) is not None:
+    if ctx.core.live.knows(call_ref):
         return
     async with ctx.core.db.session() as s:
         found = (await s.exec(select(Call.id).where(col(Call.external_id) == call_ref))).first()

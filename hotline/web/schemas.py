@@ -268,9 +268,21 @@ class CaseSummary(CaseFieldsOut):
     jobs: list[JobOut]
 
 
+class IncidentOut(Out):
+    id: int
+    kind: str
+    at: datetime
+    detail: str
+
+
 class CaseOut(CaseSummary):
     transcript: TranscriptOut | None = Field(
         description="the latest version; null for roles that may not read content"
+    )
+    incidents: list[IncidentOut] = Field(
+        default_factory=list,
+        description="what went wrong with the call's recording: recording.incomplete "
+        "(short, unusable, begun late: notice not recorded), call.unrecorded, …",
     )
 
 

@@ -33,7 +33,7 @@ from hotline.store.types import utcnow
 DELIVER = "deliver"
 
 # Internal bookkeeping that an integrator has no use for.
-_PRIVATE_CASE_KEYS = ("jobs",)
+_PRIVATE_CASE_KEYS = ("jobs", "incidents")  # incidents have their own events
 
 
 class EventType(StrEnum):

@@ -24,6 +24,22 @@ SCENARIOS = (
     "actions",
     "failed-login",
 )
+PROJECT_DIALPLAN = tuple(
+    f"project-dialplan/{name}"
+    for name in (
+        "queue-answered",
+        "queue-answered-operator-hangs-up",
+        "queue-timeout-message",
+        "hangup-during-notice",
+        "hangup-during-notice-twice",
+        "blind-transfer",
+        "concurrent-five",
+        "no-mixmonitor",
+        "operator-unreachable",
+    )
+)
+"""Series 2: the project's own dialplan on Asterisk 22, each scenario with the WAV files
+Asterisk wrote (``<name>.files/``, described by its ``index.json``)."""
 PBX_MONITOR = "/var/spool/asterisk/monitor"
 USERNAME = "hotline"
 SECRET = "hotline-secret"
@@ -43,6 +59,42 @@ def timeline(name: str) -> tuple[Entry, ...]:
         record = json.loads(line)
         entries.append(Entry(record["t"], record["dir"], record.get("data", "").encode()))
     return tuple(entries)
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedFile:
+    """A recording Asterisk wrote in a series-2 scenario."""
+
+    name: str
+    path: Path
+    announced_by: tuple[str, ...]
+    sha256: str
+    duration: float
+
+    @property
+    def by_lab_action(self) -> bool:
+        """Written by the capture client's own ``MixMonitor`` action, not the dialplan."""
+        return any(a.startswith("our MixMonitor action") for a in self.announced_by)
+
+
+@cache
+def captured_files(name: str) -> dict[str, CapturedFile]:
+    """The recordings of a scenario by file name; empty for series 1 (no ``.files``)."""
+    folder = AMI / f"{name}.files"
+    index = folder / "index.json"
+    if not index.exists():
+        return {}
+    files = json.loads(index.read_text())["files"]
+    return {
+        file: CapturedFile(
+            file,
+            folder / file,
+            tuple(entry["announced_by"]),
+            entry["sha256"],
+            float(entry["duration_s"]),
+        )
+        for file, entry in files.items()
+    }
 
 
 def capture_bytes(name: str) -> bytes:

@@ -18,6 +18,15 @@ and behaves like the lab Asterisk did:
 * it writes the recordings into ``recordings_dir`` as MixMonitor does: the file appears
   at ``MixMonitorStart`` with a zero-size header, grows in real time (scaled), and is
   finalised when the channel hangs up (``close_delay`` later, if asked);
+* a series-2 scenario (``project-dialplan/…``) writes the very files Asterisk wrote,
+  byte for byte: the mix at ``MixMonitorStart``, the dialplan's ``r()``/``t()`` legs
+  (``HOTLINE_REC_CALLER``/``HOTLINE_REC_OPERATOR``) with it, the message at
+  ``Record()`` (``RECORDED_FILE``). What the capture client's own ``MixMonitor`` action
+  caused is left out of the replay: a client's ``MixMonitor`` action starts it again,
+  under the client's file names, with the captured audio;
+* ``pbx_monitor`` moves the PBX's recordings directory: the replayed events name it
+  instead of ``/var/spool/asterisk/monitor`` (a dialplan whose ``HOTLINE_RECDIR`` is
+  another directory);
 * ``drop()`` cuts every connection, ``send_raw()`` sends any bytes, ``stop_listening()``
   / ``resume_listening()`` refuse and accept new connections.
 """
@@ -31,10 +40,13 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from hotline.ami.message import Message
+from hotline.ami.recordings import WavHeader
 from tests.support.ami_captures import (
     PBX_MONITOR,
     SECRET,
     USERNAME,
+    CapturedFile,
+    captured_files,
     pcm,
     rx_messages,
     sample_recording,
@@ -61,16 +73,30 @@ SAMPLE_OF = {
 class _Recorder:
     """One file MixMonitor (or Record) is writing."""
 
-    def __init__(self, sim: AMISimulator, uid: str, pbx_path: str, started: float) -> None:
+    def __init__(
+        self,
+        sim: AMISimulator,
+        uid: str,
+        pbx_path: str,
+        started: float,
+        captured: CapturedFile | None = None,
+    ) -> None:
         self.uid = uid
         self.closed = False
         self.name = PurePosixPath(pbx_path).name
         assert sim.recordings_dir is not None
-        self.path = sim.recordings_dir / PurePosixPath(pbx_path).relative_to(PBX_MONITOR)
+        self.path = sim.recordings_dir / PurePosixPath(pbx_path).relative_to(sim.pbx_monitor)
         self.started = started
         self.written = 0
         self.target: float | None = sim.durations.get(self.name, KNOWN_DURATIONS.get(self.name))
         pcm = sample_recording()[44:] if self.name in SAMPLE_OF else None
+        self.final_header: bytes | None = None
+        if captured is not None:
+            data = captured.path.read_bytes()
+            header = WavHeader.parse(data[:4096])
+            assert header is not None and header.data_offset == 44, captured.name
+            self.final_header, pcm = data[:44], data[44:]
+            self.target = len(pcm) / BYTES_PER_SECOND
         self.pcm = pcm
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(wav_header(None))  # Asterisk: sizes filled in at close
@@ -80,11 +106,20 @@ class _Recorder:
             return self.pcm[self.written : self.written + size]
         return pcm(size)
 
-    def grow(self, now: float) -> None:
-        limit = (now - self.started) * BYTES_PER_SECOND
+    def _cap(self) -> int | None:
+        """How many bytes of audio the file ends with."""
+        if self.final_header is not None and self.pcm is not None:
+            return len(self.pcm)
         if self.target is not None:
-            limit = min(limit, self.target * BYTES_PER_SECOND)
-        size = int(limit) // 2 * 2 - self.written
+            return round(self.target * BYTES_PER_SECOND) // 2 * 2
+        return None
+
+    def grow(self, now: float, *, to_the_end: bool = False) -> None:
+        cap = self._cap()
+        limit = int((now - self.started) * BYTES_PER_SECOND) // 2 * 2
+        if cap is not None:
+            limit = cap if to_the_end else min(limit, cap)
+        size = limit - self.written
         if size > 0:
             with self.path.open("ab") as handle:
                 handle.write(self.audio(size))
@@ -93,9 +128,11 @@ class _Recorder:
     def close(self, now: float) -> None:
         if self.target is None:
             self.target = max(now - self.started - 0.32, 0.0)
-        self.grow(self.started + self.target)
+        self.grow(self.started + self.target, to_the_end=True)
+        whole = self.pcm is not None and self.written == len(self.pcm)
+        header = self.final_header if whole and self.final_header else wav_header(self.written)
         with self.path.open("r+b") as handle:
-            handle.write(wav_header(self.written))
+            handle.write(header)
         self.closed = True
 
 
@@ -126,6 +163,7 @@ class AMISimulator:
         mixmonitor: str = "succeed",
         mixmonitor_events_first: bool = True,
         silent: frozenset[str] = frozenset(),
+        pbx_monitor: str = PBX_MONITOR,
     ) -> None:
         self.scenario = scenario
         self.recordings_dir = recordings_dir
@@ -137,6 +175,7 @@ class AMISimulator:
         self.mixmonitor_events_first = mixmonitor_events_first
         self.silent = silent
         """Actions (lower-case names) left unanswered, as a hung Asterisk would."""
+        self.pbx_monitor = pbx_monitor
         self.state = PBXState()
         self.actions: list[Message] = []
         """Every action a client sent, in order."""
@@ -154,6 +193,8 @@ class AMISimulator:
         self._replay: asyncio.Task[None] | None = None
         self._t0: float | None = None  # loop time of virtual time 0
         self.port = 0
+        self.captured = captured_files(scenario)
+        """Series 2: the files Asterisk wrote, by name."""
         self._chunks = self._event_chunks()
 
     # -- lifecycle --------------------------------------------------------------------
@@ -219,11 +260,27 @@ class AMISimulator:
 
     # -- the replay -------------------------------------------------------------------
 
+    def _by_lab_action(self, message: Message, started: set[str]) -> bool:
+        """An event that the capture client's own ``MixMonitor`` action caused."""
+        uid = message.get("uniqueid") or ""
+        if message.event == "VarSet" and message.get("variable") == "MIXMONITOR_FILENAME":
+            captured = self.captured.get(PurePosixPath(message.get("value") or "").name)
+            if captured is not None and captured.by_lab_action:
+                started.add(uid)
+                return True
+        if message.event == "MixMonitorStart" and uid in started:
+            started.discard(uid)
+            return True
+        return False
+
     def _event_chunks(self) -> list[tuple[float, list[Message]]]:
         chunks: list[tuple[float, list[Message]]] = []
+        lab: set[str] = set()
         for t, message in rx_messages(self.scenario):
-            if message.action_id is not None:
+            if message.action_id is not None or self._by_lab_action(message, lab):
                 continue
+            if self.pbx_monitor != PBX_MONITOR:
+                message = _moved(message, self.pbx_monitor)
             if chunks and chunks[-1][0] == t:
                 chunks[-1][1].append(message)
             else:
@@ -266,12 +323,24 @@ class AMISimulator:
             path = self.state.variable(uid, "MIXMONITOR_FILENAME")
             if path:
                 self._record(uid, path, t)
+                # The project dialplan's r()/t() files, when the capture has them.
+                for leg in ("HOTLINE_REC_CALLER", "HOTLINE_REC_OPERATOR"):
+                    named = self.state.variable(uid, leg)
+                    if PurePosixPath(named).name in self.captured:
+                        self._record(uid, named, t)
         elif message.event == "Newexten" and message.get("application") == "Record":
             self._record(uid, (message.get("appdata") or "").split(",")[0], t)
+        elif message.event == "VarSet" and message.get("variable") == "RECORDED_FILE":
+            named = f"{message.get('value') or ''}.wav"  # Record() names it without one
+            if PurePosixPath(named).name in self.captured:
+                self._record(uid, named, t)
 
-    def _record(self, uid: str, pbx_path: str, t: float) -> None:
+    def _record(
+        self, uid: str, pbx_path: str, t: float, captured: CapturedFile | None = None
+    ) -> None:
         if pbx_path and pbx_path not in self._recorders:
-            recorder = _Recorder(self, uid, pbx_path, t)
+            found = captured or self.captured.get(PurePosixPath(pbx_path).name)
+            recorder = _Recorder(self, uid, pbx_path, t, found)
             self._recorders[pbx_path] = recorder
             self._spawn(self._grow(recorder))
 
@@ -391,18 +460,34 @@ class AMISimulator:
         for event in events:
             self.state.apply(event, now)
         options = action.get("options") or ""
-        for leg in (path, *_option_files(options)):
+        for role, leg in (("File", path), *_option_files(options)):
             if self.recordings_dir is not None:
-                self._record(channel, leg, now)
+                self._record(channel, leg, now, self._lab_recording(role))
+
+    def _lab_recording(self, role: str) -> CapturedFile | None:
+        """What the capture client's ``MixMonitor`` action recorded as ``role``
+        (``File``, ``r()`` or ``t()``): the audio a client's own action gets."""
+        for captured in self.captured.values():
+            if any(
+                a.startswith("our MixMonitor action") and f" {role}" in a
+                for a in captured.announced_by
+            ):
+                return captured
+        return None
 
 
-def _option_files(options: str) -> list[str]:
+def _moved(message: Message, monitor: str) -> Message:
+    """``message`` with the recordings directory it names moved to ``monitor``."""
+    return Message([(key, value.replace(PBX_MONITOR, monitor)) for key, value in message.headers])
+
+
+def _option_files(options: str) -> list[tuple[str, str]]:
     files = []
     for flag in ("r(", "t("):
         start = options.find(flag)
         if start >= 0:
             end = options.find(")", start)
-            files.append(options[start + 2 : end])
+            files.append((f"{flag})", options[start + 2 : end]))
     return files
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import load_settings
+from hotline.config import load_settings, unknown_variables
 from hotline.errors import ConfigError
 
 
@@ -90,6 +90,22 @@ def test_retention_per_category_and_the_longest() -> None:
     assert settings.longest_retention_years == 50
     with pytest.raises(ConfigError, match="HOTLINE_RETENTION_CATEGORIES"):
         load_settings(environ={"HOTLINE_RETENTION_CATEGORIES": "迟报"})
+
+
+def test_unknown_hotline_variables_are_named_with_a_suggestion() -> None:
+    env = {
+        "HOTLINE_LANGUGE": "en",
+        "HOTLINE_LANGUAGE": "en",
+        "HOTLINE_CONFIG": "hotline.toml",
+        "HOTLINE_FROBNICATE": "1",
+        "PATH": "/usr/bin",
+    }
+    assert unknown_variables(env) == [
+        "HOTLINE_FROBNICATE is not a setting of this hotline and is ignored",
+        "HOTLINE_LANGUGE is not a setting of this hotline and is ignored "
+        "(did you mean HOTLINE_LANGUAGE?)",
+    ]
+    assert unknown_variables({"HOTLINE_DATA_DIR": "/srv", "HOTLINE_CONFIG": ""}) == []
 
 
 def test_a_timestamp_authority_needs_its_certificate() -> None:

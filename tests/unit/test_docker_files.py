@@ -117,3 +117,13 @@ def test_the_lab_pbx_includes_the_projects_dialplan_files() -> None:
         included |= set(re.findall(r"^#include hotline/(\S+)$", conf.read_text(), re.M))
     assert included == {"extensions_hotline.conf", "manager_hotline.conf", "queues_hotline.conf"}
     assert all((REPO / "dialplan" / name).is_file() for name in included)
+
+
+def test_the_lab_pbx_writes_silence_rather_than_gaps() -> None:
+    """A phone that stops sending audio would otherwise shorten the recording."""
+    mounts = {
+        m.split(":")[1]: m.split(":")[0] for m in _compose()["services"]["asterisk"]["volumes"]
+    }
+    conf = (DOCKER / mounts["/etc/asterisk/asterisk.conf"]).read_text()
+    options = conf.split("[options]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r"^transmit_silence\s*=\s*yes\s*$", options, re.M)

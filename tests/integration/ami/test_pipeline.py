@@ -75,7 +75,9 @@ async def test_an_answered_call_becomes_a_draft_case_with_the_sealed_recording(
     assert (call.source, call.external_id, call.state) == ("asterisk", "1795824714.0", "ended")
     assert call.answered_at is not None and call.ended_at is not None
     assert case.call_id == call.id and case.status == "forwarded"
-    assert await _rows(core, Incident) == []
+    (late,) = await _wait(core, Incident)  # the lab dialplan records after the notice
+    assert late.kind == "recording.incomplete" and late.case_id == case.id
+    assert "recording notice are not in the evidence" in late.detail
     actions = [e.action for e in await _rows(core, AuditEvent)]
     for action in (
         "call.started",
@@ -88,7 +90,8 @@ async def test_an_answered_call_becomes_a_draft_case_with_the_sealed_recording(
     ):
         assert action in actions
     assert [j.kind for j in await _rows(core, Job) if j.kind == "transcribe"] == ["transcribe"]
-    assert [e.type for e in await _rows(core, WebhookEvent)] == ["case.created"]
+    types = [e.type for e in await _rows(core, WebhookEvent)]
+    assert types == ["case.created", "recording.incomplete"]
 
 
 async def test_a_call_abandoned_during_the_notice_under_the_old_dialplan_is_unrecorded(
@@ -139,7 +142,9 @@ async def test_link_trouble_mid_call_still_ends_in_one_case(
     assert len(await _rows(core, Case)) == 1
     assert len(await _rows(core, Recording)) == 1
     assert len(await _rows(core, Call)) == 1
-    assert not [i for i in await _rows(core, Incident) if i.kind != "source.down"]
+    others = [i for i in await _rows(core, Incident) if i.kind != "source.down"]
+    assert [i.kind for i in others] == ["recording.incomplete"]  # the late start, once
+    assert "recording notice are not in the evidence" in others[0].detail
 
 
 async def test_a_short_file_raises_recording_incomplete(core: Hotline, tmp_path: Path) -> None:
@@ -150,12 +155,12 @@ async def test_a_short_file_raises_recording_incomplete(core: Hotline, tmp_path:
         ) as sim,
         AsteriskSource(config(sim, tmp_path), core.on_fact, time_scale=SPEED),
     ):
-        (incident,) = await _wait(core, Incident)
+        incidents = await _wait(core, Incident, 2)
     (case,) = await _rows(core, Case)
+    (incident,) = [i for i in incidents if "lasts 10.00 s" in i.detail]
     assert incident.kind == "recording.incomplete" and incident.case_id == case.id
-    assert "lasts 10.00 s" in incident.detail
     types = sorted(e.type for e in await _rows(core, WebhookEvent))
-    assert types == ["case.created", "recording.incomplete"]
+    assert types == ["case.created", "recording.incomplete", "recording.incomplete"]
 
 
 async def test_a_failed_login_is_reported_not_retried(

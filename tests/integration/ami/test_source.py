@@ -21,7 +21,7 @@ from hotline.calls import (
     RecordingStarted,
 )
 from tests.integration.ami.conftest import Collector, eventually
-from tests.support.ami_captures import wav_bytes
+from tests.support.ami_captures import PBX_MONITOR, wav_bytes
 from tests.support.ami_simulator import AMISimulator
 
 SPEED = 12.0
@@ -33,6 +33,7 @@ TOLERANCE = 2.0  # the intake's default recording_tolerance_seconds
 def config(sim: AMISimulator, recordings: Path, **changes: object) -> AMIConfig:
     settings: dict[str, object] = {
         "recordings_dir": recordings,
+        "pbx_recordings_dir": PBX_MONITOR,  # the simulated PBX's name for ``recordings``
         "mixmonitor_grace": 8.0,  # the lab dialplan starts MixMonitor 5.25 s after answer
         "reconnect_min": 0.05,
         "reconnect_max": 0.2,
@@ -43,6 +44,15 @@ def config(sim: AMISimulator, recordings: Path, **changes: object) -> AMIConfig:
         **changes,
     }
     return AMIConfig.from_url(sim.url(), **settings)  # type: ignore[arg-type]
+
+
+def late_start(fact: object) -> bool:
+    """The incident of a recording that began after answer (the notice not in it)."""
+    return (
+        isinstance(fact, Incident)
+        and fact.kind is IncidentKind.INCOMPLETE
+        and "recording notice are not in the evidence" in fact.detail
+    )
 
 
 def wav_files(directory: Path) -> list[Path]:
@@ -65,6 +75,7 @@ async def test_answered_call_ends_in_a_closed_recording(
         AsteriskSource(config(sim, tmp_path), collector, time_scale=SPEED) as source,
     ):
         (finished,) = await collector.wait_for(RecordingFinished)
+        await collector.wait_for(Incident)
         assert source.status.link.state is LinkState.CONNECTED
         assert source.status.calls_tracked == 0
     kinds = [type(f).__name__ for f in collector.facts]
@@ -74,7 +85,9 @@ async def test_answered_call_ends_in_a_closed_recording(
         "RecordingStarted",
         "CallEnded",
         "RecordingFinished",
+        "Incident",  # the lab dialplan plays the notice before MixMonitor
     ]
+    assert late_start(collector.facts[-1])
     (started,) = collector.of(CallStarted)
     assert (started.call_id, started.caller, started.callee) == ("1795824714.0", "caller", "12345")
     assert finished.path == tmp_path / ANSWERED
@@ -138,7 +151,10 @@ async def test_hotline_records_a_call_the_dialplan_does_not(
         cfg = config(sim, tmp_path, mixmonitor_grace=1.0)
         async with AsteriskSource(cfg, collector, time_scale=SLOW):
             finished = await collector.wait_for(RecordingFinished, count=3)
-    assert not collector.of(Incident)
+            (late,) = await collector.wait_for(Incident)
+    # The call's first second is not in the recording, nor the notice: said once.
+    assert late_start(late) and "hotline started MixMonitor" in late.detail
+    assert collector.facts.index(late) > collector.facts.index(finished[0])
     assert {r.leg for r in collector.of(RecordingStarted)} == {"mix", "caller", "operator"}
     (mix,) = [f for f in finished if f.leg == "mix"]
     assert mix.path.name.endswith("-1795824753.2-h1.wav")
@@ -205,9 +221,10 @@ async def test_a_dropped_connection_mid_call_still_ends_in_one_recording(
         sim.drop()
         await collector.wait_for(Incident)  # source.down
         (finished,) = await collector.wait_for(RecordingFinished)
+        await collector.wait_for(Incident, late_start)
         assert source.status.link.connects == 2
-    (down,) = collector.of(Incident)
-    assert down.kind is IncidentKind.SOURCE_DOWN
+    down, late = collector.of(Incident)
+    assert down.kind is IncidentKind.SOURCE_DOWN and late_start(late)
     assert len(collector.of(CallStarted)) == 1 and len(collector.of(CallEnded)) == 1
     assert finished.path.name == ANSWERED and wav_seconds(finished.path) == pytest.approx(27.58)
     assert finished.expected_duration == pytest.approx(27.9, abs=1.0)
@@ -250,6 +267,7 @@ async def test_a_restart_mid_call_still_ends_in_one_recording(
         before = len(collector.facts)
         async with AsteriskSource(cfg, collector, time_scale=SPEED):
             (finished,) = await collector.wait_for(RecordingFinished)
+            await collector.wait_for(Incident)
     after = collector.facts[before:]
     assert [type(f).__name__ for f in after] == [
         "CallStarted",
@@ -257,13 +275,15 @@ async def test_a_restart_mid_call_still_ends_in_one_recording(
         "RecordingStarted",
         "CallEnded",
         "RecordingFinished",
+        "Incident",
     ]
     assert {f.call_id for f in after} == {"1795824714.0"}  # type: ignore[union-attr]
     assert finished.details["origin"] == "adopted" and finished.details["basis"] == "cdr"
     # Cdr: answered 00:11:54, ended 00:12:27; the file name says recording began 00:11:59.
     assert finished.expected_duration == pytest.approx(28.0)
     assert wav_seconds(finished.path) == pytest.approx(27.58)
-    assert not collector.of(Incident)
+    (late,) = collector.of(Incident)  # begun 5 s after answer (whole seconds of names, Cdr)
+    assert late_start(late) and "5.00 s after answer" in late.detail
 
 
 async def test_orphaned_recording_is_found_at_start(tmp_path: Path, collector: Collector) -> None:

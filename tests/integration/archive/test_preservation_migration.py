@@ -17,7 +17,7 @@ WHEN = datetime(2026, 1, 5, 8, tzinfo=UTC)
 
 
 async def test_long_term_cases_become_flagged(db_url: str) -> None:
-    await asyncio.to_thread(command.upgrade, alembic_config(db_url), "0005")
+    await asyncio.to_thread(command.upgrade, alembic_config(db_url), "0007")
     db = Database(db_url)
     try:
         async with db.connection() as conn:
@@ -66,7 +66,7 @@ async def test_long_term_cases_become_flagged(db_url: str) -> None:
         assert (three.preservation_reason, three.preserved_at) == ("", None)
 
         # And back: the checkbox comes back ticked for the flagged cases.
-        await asyncio.to_thread(command.downgrade, alembic_config(db_url), "0005")
+        await asyncio.to_thread(command.downgrade, alembic_config(db_url), "0007")
         async with db.connection() as conn:
             rows = (await conn.execute(text("SELECT id, long_term FROM cases ORDER BY id"))).all()
         assert [(i, bool(v)) for i, v in rows] == [(1, True), (2, True), (3, False)]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hotline.calls import Incident, IncidentKind
 from hotline.config import Settings
+from hotline.pbx_checks import recordings_checks
 from hotline.sources import build_sources
 from tests.support.ami_simulator import AMISimulator
 from tests.support.web_server import WebRig
@@ -53,3 +54,45 @@ async def test_health_names_sources_and_incidents(
     assert body["incidents"]["recent"][0]["kind"] == "call.unrecorded"
     # Anonymous callers learn only that something needs a look.
     assert (await rig.anonymous().get("/api/health"))[1] == {"status": "degraded"}
+
+
+async def test_health_and_doctor_name_a_recordings_directory_the_pbx_names_otherwise(
+    rig: WebRig, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Asterisk writes to /var/spool/asterisk/monitor; this host reads the share at
+    another path and HOTLINE_ASTERISK_RECORDINGS_PBX_PATH is not set: every announced
+    file lies outside the directory as configured. Health and doctor say what to set."""
+    client = rig.bearer(await rig.token("supervisor", "monitoring"))
+    share = tmp_path / "pbx-monitor"
+    share.mkdir()
+    async with (
+        asyncio.timeout(60),
+        AMISimulator("project-dialplan/queue-answered", recordings_dir=share, speed=16) as sim,
+    ):
+        settings = make_settings(ami_url=sim.url(), asterisk_recordings=share)
+        (source,) = build_sources(settings, rig.core.on_fact)
+        rig.core.sources.append(source)
+        await source.start()
+        try:
+            await sim.done.wait()
+            while not source.health()["recordings"]["unmapped"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # the call's hang-up reaches the tracker
+            status, body, _ = await client.get("/api/health")
+        finally:
+            await source.stop()
+    assert status == 200 and body["status"] == "degraded"
+    asterisk = body["sources"]["asterisk"]
+    assert asterisk["ok"] is False and asterisk["state"] == "connected"
+    recordings = asterisk["recordings"]
+    assert recordings["dir"] == str(share) and recordings["pbx_dir"] == str(share)
+    assert recordings["unmapped"] == 3
+    announced = "/var/spool/asterisk/monitor/hotline-20261201-061927-1796105967.0"
+    assert recordings["last_unmapped"].startswith(announced)
+    assert "set HOTLINE_ASTERISK_RECORDINGS_PBX_PATH" in recordings["problem"]
+    assert announced in recordings["problem"]
+    kinds = {i["kind"] for i in body["incidents"]["recent"]}
+    assert kinds == {"recording.incomplete"}  # one per file, as before
+    checks = await recordings_checks(settings, rig.core.db)
+    assert [(c.ok, c.what) for c in checks] == [(True, "pbx recordings"), (False, "pbx announced")]
+    assert "HOTLINE_ASTERISK_RECORDINGS_PBX_PATH=/var/spool/asterisk/monitor " in checks[1].detail
+    assert f"this host reads it at {share}" in checks[1].detail

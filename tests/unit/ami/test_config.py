@@ -22,8 +22,24 @@ def test_from_url() -> None:
     )
     assert not config.tls and config.auth == "plain"
     assert config.recordings_dir == Path("/mnt/rec")
-    assert config.pbx_recordings_dir == PurePosixPath("/var/spool/asterisk/monitor")
+    # HOTLINE_ASTERISK_RECORDINGS_PBX_PATH unset: the PBX names it as this host does.
+    assert config.pbx_recordings_dir == PurePosixPath("/mnt/rec")
     assert "secret" not in repr(config)
+
+
+def test_the_pbx_path_defaults_to_the_local_one_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = AMIConfig.from_url("ami://a:b@h", recordings_dir="monitor")
+    assert relative.pbx_recordings_dir == PurePosixPath(tmp_path / "monitor")
+    given = AMIConfig.from_url(
+        "ami://a:b@h", recordings_dir="/mnt/rec", pbx_recordings_dir="/var/spool/asterisk/monitor"
+    )
+    assert given.pbx_recordings_dir == PurePosixPath("/var/spool/asterisk/monitor")
+    # Without pick-up, hotline's own MixMonitor writes where Asterisk writes by default.
+    bare = AMIConfig.from_url("ami://a:b@h")
+    assert bare.pbx_recordings_dir == PurePosixPath("/var/spool/asterisk/monitor")
 
 
 def test_from_url_options() -> None:

@@ -21,9 +21,13 @@ from hotline.ami.protocol import (
 from hotline.errors import AMIProtocolError
 from tests.support.fixtures import AMI
 
-CAPTURES = sorted(p.name.removesuffix(".ami.txt") for p in AMI.glob("*.ami.txt"))
+CAPTURES = sorted(
+    p.relative_to(AMI).as_posix().removesuffix(".ami.txt")
+    for p in [*AMI.glob("*.ami.txt"), *AMI.glob("project-dialplan/*.ami.txt")]
+)
 
-# Messages in each capture (the banner not counted), counted by hand from the files.
+# Messages in each capture (the banner not counted), counted by hand from the files;
+# series 2: the events its README counts, and the answers to the client's actions.
 MESSAGE_COUNTS = {
     "abandoned-during-notice": 32,
     "abandoned-while-ringing": 71,
@@ -32,6 +36,15 @@ MESSAGE_COUNTS = {
     "answered-call": 124,
     "failed-login": 1,
     "operator-noanswer-record": 91,
+    "project-dialplan/blind-transfer": 148 + 5,
+    "project-dialplan/concurrent-five": 556 + 4,
+    "project-dialplan/hangup-during-notice-twice": 67 + 4,
+    "project-dialplan/hangup-during-notice": 34 + 4,
+    "project-dialplan/no-mixmonitor": 87 + 5,
+    "project-dialplan/operator-unreachable": 64 + 4,
+    "project-dialplan/queue-answered-operator-hangs-up": 89 + 4,
+    "project-dialplan/queue-answered": 88 + 4,
+    "project-dialplan/queue-timeout-message": 70 + 4,
 }
 
 

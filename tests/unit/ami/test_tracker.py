@@ -100,8 +100,15 @@ def test_answered_call(tmp_path: Path) -> None:
     assert watch.key == ANSWERED_REC
     assert watch.path == tmp_path / "hotline-20261128-001159-1795824714.0.wav"
 
-    (finished,) = replay.close(watch, 27.58, 34.4)
-    assert isinstance(finished, RecordingFinished)
+    # The lab dialplan plays the notice before MixMonitor: the recording began late,
+    # and says so in an incident right after the file that opens the case.
+    finished, late = replay.close(watch, 27.58, 34.4)
+    assert isinstance(finished, RecordingFinished) and isinstance(late, Incident)
+    assert late.kind is IncidentKind.INCOMPLETE and late.call_id == "1795824714.0"
+    assert late.detail == (
+        "the recording began 5.25 s after answer (hotline-20261128-001159-1795824714.0.wav): "
+        "the call's first 5.25 s and the recording notice are not in the evidence"
+    )
     assert finished.call_id == "1795824714.0" and finished.leg == "mix"
     assert finished.sequence == 0 and finished.path == watch.path
     # From MixMonitorStart (6.149) to the caller's Hangup (34.052).
@@ -179,7 +186,14 @@ def test_our_mixmonitor_is_picked_up_with_its_legs(tmp_path: Path) -> None:
     assert not of(Incident, out)
     watches = of(WatchFile, out)
     assert sorted(w.key for w in watches) == sorted(legs.values())
-    finished = [replay.close(w, 1.4, 3.6)[0] for w in watches]
+    closed = [replay.close(w, 1.4, 3.6) for w in watches]
+    finished = [c[0] for c in closed]
+    # hotline started it (at 1.8, answered at 0.75): said once, after the first file.
+    (late,) = [o for c in closed for o in c[1:]]
+    assert isinstance(late, Incident) and late.kind is IncidentKind.INCOMPLETE
+    assert late.detail.startswith(
+        "the dialplan started no recording; hotline started MixMonitor 1.05 s after answer"
+    )
     for fact in finished:
         assert isinstance(fact, RecordingFinished)
         assert fact.details["origin"] == "hotline"
@@ -194,7 +208,8 @@ def test_abandoned_while_ringing(tmp_path: Path) -> None:
     (ended,) = of(CallEnded, out)
     assert ended.answered and ended.cause == "Unknown"
     (watch,) = of(WatchFile, out)
-    (finished,) = replay.close(watch, 4.76, 11.0)
+    finished, late = replay.close(watch, 4.76, 11.0)
+    assert isinstance(late, Incident) and "5.25 s after answer" in late.detail
     assert finished.expected_duration == pytest.approx(4.766, abs=0.01)
     assert finished.details["dial_status"] == "CANCEL"
     assert finished.details["cdr_disposition"] == "NO ANSWER"
@@ -208,8 +223,9 @@ def test_no_answer_fallback_message_is_a_recording_too(tmp_path: Path) -> None:
     message = f"{MONITOR}/hotline-message-1795824776.5.wav"
     mix = f"{MONITOR}/hotline-20261128-001301-1795824776.5.wav"
     assert set(watches) == {mix, message}
-    (mixed,) = replay.close(watches[mix], 41.58, 48.5)
+    mixed, late = replay.close(watches[mix], 41.58, 48.5)
     (left,) = replay.close(watches[message], 20.5, 48.5)
+    assert isinstance(late, Incident) and late.kind is IncidentKind.INCOMPLETE
     assert mixed.expected_duration == pytest.approx(47.914 - 6.017, abs=0.01)
     assert mixed.details["cdr_billsec"] == "46"  # two Cdr events: 20 + 26
     assert mixed.details["dial_status"] == "NOANSWER"
@@ -267,7 +283,9 @@ def test_restart_mid_call_adopts_the_call(tmp_path: Path) -> None:
     replay.play("answered-call", start=9.67)
     out = replay.take()
     (watch,) = of(WatchFile, out)
-    (finished,) = replay.close(watch, 27.58, 34.4)
+    finished, late = replay.close(watch, 27.58, 34.4)
+    # Read from whole seconds (the file name's stamp, the Cdr): still clearly late.
+    assert isinstance(late, Incident) and "5.00 s after answer" in late.detail
     # Cdr answered 00:11:54 → ended 00:12:27; the file name says recording began 00:11:59.
     assert finished.details["basis"] == "cdr"
     assert finished.expected_duration == pytest.approx(28.0)
@@ -287,7 +305,8 @@ def test_reconnect_mid_call_keeps_the_call(tmp_path: Path) -> None:
     out = replay.take()
     assert len(of(CallStarted, first)) == 1 and not of(CallStarted, out)
     (watch,) = of(WatchFile, out)
-    (finished,) = replay.close(watch, 27.58, 34.4)
+    finished, late = replay.close(watch, 27.58, 34.4)
+    assert isinstance(late, Incident)  # the lab dialplan's late start, once
     assert finished.details["basis"] == "events"
     assert finished.expected_duration == pytest.approx(27.90, abs=0.01)
 
@@ -303,7 +322,8 @@ def test_a_call_that_ended_during_an_outage_is_still_picked_up(tmp_path: Path) -
     (ended,) = of(CallEnded, out)
     assert ended.cause == "ended while the PBX link was down"
     (watch,) = of(WatchFile, out)
-    (finished,) = replay.close(watch, 27.58, 40.5)
+    finished, late = replay.close(watch, 27.58, 40.5)
+    assert isinstance(late, Incident) and "5.25 s after answer" in late.detail
     assert finished.expected_duration is None
     assert finished.details["ended_while_disconnected"] == "yes"
 
@@ -361,8 +381,10 @@ def test_a_recording_split_mid_call_is_grouped_in_order(tmp_path: Path) -> None:
     replay.play("answered-call", start=18.0)
     second = of(WatchFile, replay.take())
     assert len(second) == 3 and send.action["File"] in {w.key for w in second}
-    (one,) = replay.close(first_watch, 5.8, 12.5)
-    two = [replay.close(w, 15.9, 34.5)[0] for w in second]
+    one, late = replay.close(first_watch, 5.8, 12.5)
+    assert isinstance(late, Incident) and "5.25 s after answer" in late.detail
+    two = [f for w in second for f in replay.close(w, 15.9, 34.5)]
+    assert all(isinstance(f, RecordingFinished) for f in two)  # resumed: no late start
     assert one.sequence == 0 and one.expected_duration == pytest.approx(12.0 - 6.149, abs=0.01)
     assert {f.sequence for f in two} == {1}
     assert all(f.call_id == one.call_id for f in two)
@@ -409,3 +431,51 @@ def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     (incident,) = replay.tracker.file_missing(watch.key, "never appeared", T0 + 70)
     assert isinstance(incident, Incident) and incident.kind is IncidentKind.INCOMPLETE
     assert replay.tracker.calls_tracked == 0
+
+
+def test_names_the_dialplan_announced_but_never_recorded_are_not_watched(
+    tmp_path: Path,
+) -> None:
+    """The project dialplan without its MixMonitor line (series 2, no-mixmonitor) still
+    announces three files. hotline's own MixMonitor, even when its start event comes
+    before the action's answer, records under hotline's names only."""
+    name = "project-dialplan/no-mixmonitor"
+    replay = Replay(tmp_path, mixmonitor_grace=3.0)
+    captured = events(name)
+    # Leave out what the capture client's own MixMonitor action caused: hotline's comes.
+    lab = [
+        (t, m)
+        for t, m in captured
+        if m.event == "MixMonitorStart"
+        or (m.event == "VarSet" and m.get("variable") == "MIXMONITOR_FILENAME")
+    ]
+    (_, varset), (_, start) = lab
+    answered = next(
+        t for t, m in captured if m.event == "Newstate" and m["Uniqueid"] == start["Uniqueid"]
+    )
+    for t, message in captured:
+        if (t, message) in lab:
+            continue
+        replay.at(t)
+        replay.out += replay.tracker.event(message, T0 + t)
+        if t >= answered + 3.0:
+            break
+    replay.at(answered + 3.0)
+    (send,) = of(SendAction, replay.take())
+    ours = send.action["File"]
+    # Asterisk's events for our action, before its answer.
+    now = T0 + answered + 3.01
+    replay.out += replay.tracker.event(varset.with_header("Value", ours), now)
+    replay.out += replay.tracker.event(start, now)
+    ok = Message([("Response", "Success"), ("ActionID", "x")])
+    replay.out += replay.tracker.action_result(send.tag, ActionResult("x", "MixMonitor", ok), now)
+    for t, message in captured:
+        if t > answered + 3.0 and (t, message) not in lab:
+            replay.at(t)
+            replay.out += replay.tracker.event(message, T0 + t)
+    out = replay.take()
+    stem = ours[:-4]
+    watched = {w.key for w in of(WatchFile, out)}
+    assert watched == {ours, f"{stem}-caller.wav", f"{stem}-operator.wav"}
+    assert {r.name for r in of(RecordingStarted, out)} == watched
+    assert not of(Incident, out)

@@ -6,7 +6,7 @@ reason ``other`` and the old free text as its note (or a note saying where the f
 came from when there was none).
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 08:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import hotline.store.types
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,10 @@
 It verifies every delivery's Standard Webhooks signature with the ``standardwebhooks``
 package, drops repeats by ``webhook-id`` (hotline retries until it gets a 2xx, with the
 same id every time), downloads the recording through the signed link in the event,
-checks its SHA-256 against the one in the event, and prints the case.
+checks its SHA-256 against the one in the event, and prints the case. With ``--witness
+FILE`` it also keeps every ``audit.checkpoint`` event, one JSON line each, for
+``hotline verify --witness FILE``: the case system as an outside witness of hotline's
+audit chain.
 
     pip install aiohttp standardwebhooks
     HOTLINE_WEBHOOK_SECRET=whsec_... python examples/case_system_receiver.py --port 9000
@@ -14,7 +17,9 @@ then point hotline at it: ``HOTLINE_WEBHOOK_URL=http://127.0.0.1:9000/hotline``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
+import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,8 +47,31 @@ async def fetch_recording(recording: dict[str, Any]) -> bytes:
     return audio
 
 
+def keep_checkpoints(path: str, then: Handler) -> Handler:
+    """Append each ``audit.checkpoint`` event to ``path`` (synced before the 2xx, so a
+    checkpoint acknowledged is a checkpoint kept), then hand every event to ``then``."""
+
+    def append(line: str) -> None:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    async def handle(event: dict[str, Any]) -> None:
+        if event.get("type") == "audit.checkpoint":
+            line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+            await asyncio.to_thread(append, line)
+        await then(event)
+
+    return handle
+
+
 async def print_case(event: dict[str, Any]) -> None:
     data = event["data"]
+    if event["type"] == "audit.checkpoint":
+        checkpoint = data["checkpoint"]
+        print(f"audit.checkpoint: event {checkpoint['seq']} {checkpoint['hash']}")
+        return
     case = data.get("case") or {}
     print(
         f"{event['type']}: {case.get('number')} ({case.get('status')}) "
@@ -86,11 +114,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="print hotline's cases as they arrive")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=9000)
+    ap.add_argument("--witness", metavar="FILE", help="keep audit.checkpoint events here")
     args = ap.parse_args()
     secret = os.environ.get("HOTLINE_WEBHOOK_SECRET")
     if not secret:
         raise SystemExit("set HOTLINE_WEBHOOK_SECRET to the secret hotline signs with")
-    web.run_app(make_app(secret), host=args.host, port=args.port)
+    handler = keep_checkpoints(args.witness, print_case) if args.witness else print_case
+    web.run_app(make_app(secret, handler), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ CASE_FIELDS = (
     "operator",
     "handler",
     "confidentiality",
-    "long_term",
-    "long_term_reason",
     "external_number",
     "external_status",
     "external_stage",
@@ -237,6 +235,18 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
     }
 
 
+def preservation_json(case: Case) -> dict[str, Any] | None:
+    """The case's long-term preservation flag (art. 20), or ``None``."""
+    if not case.preservation_reason:
+        return None
+    return {
+        "reason": case.preservation_reason,
+        "note": case.preservation_note,
+        "marked_at": _iso(case.preserved_at),
+        "marked_by": case.preserved_by,
+    }
+
+
 def case_json(view: CaseView) -> dict[str, Any]:
     case, call = view.case, view.call
     return {
@@ -272,6 +282,10 @@ def case_json(view: CaseView) -> dict[str, Any]:
             for i in view.incidents
         ],
         **{name: getattr(case, name) for name in CASE_FIELDS},
+        "preservation": preservation_json(case),
+        # The checkbox the flag replaced, kept for readers of the earlier shape.
+        "long_term": bool(case.preservation_reason),
+        "long_term_reason": case.preservation_note or case.preservation_reason,
         "forwarded_at": _iso(case.forwarded_at),
     }
 
@@ -287,11 +301,12 @@ async def list_cases(
     created_from: datetime | None = None,
     created_until: datetime | None = None,
     before_id: int | None = None,
+    preserved: bool | None = None,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Case]:
     """Newest first (``limit=None``: all of them). ``before_id`` pages by id (steady
-    while cases arrive); ``where`` adds conditions such as a full-text match
-    (``hotline.search.matching``)."""
+    while cases arrive); ``preserved`` keeps only flagged (or unflagged) cases; ``where``
+    adds conditions such as a full-text match (``hotline.search.matching``)."""
     query = select(Case).order_by(col(Case.id).desc()).limit(limit).offset(offset)
     if status:
         query = query.where(col(Case.status) == status)
@@ -305,6 +320,9 @@ async def list_cases(
         query = query.where(col(Case.created_at) < created_until)
     if before_id is not None:
         query = query.where(col(Case.id) < before_id)
+    if preserved is not None:
+        flagged = col(Case.preservation_reason) != ""
+        query = query.where(flagged if preserved else ~flagged)
     for condition in where:
         query = query.where(condition)
     return list((await session.exec(query)).all())

@@ -42,7 +42,6 @@ _VALUE_AUDITED = frozenset(
         "category",
         "status",
         "confidentiality",
-        "long_term",
         "reporter_anonymous",
         "wants_feedback",
         "entity_credit_code",
@@ -112,11 +111,21 @@ class CaseUpdate(IntakeFields):
             )
         return data
 
-    long_term: bool | None = Field(None, description="art. 20 long-term preservation")
-    long_term_reason: str | None = Field(None, max_length=255)
     status: Literal["draft", "under_review"] | None = Field(
         None, description="later states come from forwarding and the case system"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_preservation(cls, data: Any) -> Any:
+        # The checkbox this replaced could be cleared by anyone editing the case; the
+        # flag has its own audited path, which only the head may lift.
+        if isinstance(data, dict) and ({"long_term", "long_term_reason"} & data.keys()):
+            raise ValueError(
+                "long-term preservation is a flag of its own: "
+                "POST /api/cases/{id}/preservation (lifting it is the head's)"
+            )
+        return data
 
 
 def audit_details(changes: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline import __version__, commands_accounts, commands_copies
+from hotline import (
+    __version__,
+    commands_accounts,
+    commands_archive,
+    commands_copies,
+    commands_custody,
+)
 from hotline.config import Settings, load_settings, unknown_variables
 from hotline.errors import (
     ConfigError,
@@ -65,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = sub.add_parser("cases", help="list cases, newest first")
     cases.add_argument("--status", help="only cases in this status (draft, forwarded, …)")
+    cases.add_argument(
+        "--preserved", action="store_true", help="only cases flagged for long-term preservation"
+    )
     shown = cases.add_mutually_exclusive_group()
     shown.add_argument(
         "--limit", type=_positive, default=50, help="the newest N cases (default 50)"
@@ -102,9 +111,6 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("delivery_ids", nargs="*", type=int, metavar="DELIVERY_ID")
     replay.add_argument("--all-dead", action="store_true", help="every dead delivery")
 
-    verify = sub.add_parser("verify", help="re-hash every recording and check the audit chain")
-    verify.add_argument("--json", action="store_true")
-
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
@@ -112,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_accounts.add_parsers(sub)
     commands_copies.add_parsers(sub)
+    commands_custody.add_parsers(sub)
+    commands_archive.add_parsers(sub)
 
     sub.add_parser("doctor", help="check settings, database, evidence store and model")
     return p
@@ -206,6 +214,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 status=args.status,
                 limit=None if args.all else args.limit,
                 as_json=args.json,
+                preserved=args.preserved or None,
             )
         case "case" if args.case_command == "forward":
             return await webhook_commands.forward(settings, args.id, as_json=args.json, actor=actor)
@@ -213,8 +222,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.case_show(settings, args.id, as_json=args.json)
         case "webhooks":
             return await webhook_commands.run(settings, args, actor=actor)
-        case "verify":
-            return await commands.verify(settings, as_json=args.json)
+        case "verify" | "audit":
+            return await commands_custody.run(settings, args, actor=actor)
+        case "retention" | "archive":
+            return await commands_archive.run(settings, args, actor=actor)
         case "db":
             return await commands.db(settings, args.db_command)
         case "doctor":

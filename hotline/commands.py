@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from hotline.cases import case_json, get_case, list_cases, load_views
+from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
 from hotline.errors import HotlineError, RecordingRejected
-from hotline.evidence.verify import verify as run_verify
 from hotline.intake import TRANSCRIBE, IngestResult
 from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
-from hotline.store.tables import Case, Job, JobStatus, Recording
+from hotline.store.tables import Case, Job, JobStatus
 
 EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
 
@@ -153,10 +156,13 @@ def _job_state(case: dict[str, Any]) -> str:
 
 def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = True) -> None:
     rec = case["recording"] or {}
+    kept = case.get("preservation")
+    flag = f"  [kept long-term: {kept['reason']}]" if kept else ""
     print(
         f"{case['number']}  {case['status']:<12} caller {case['caller']['number'] or '-':<16} "
         f"{_local(case['created_at'], settings)}  {rec.get('duration', 0):7.2f} s  "
         f"sha256 {rec.get('sha256', '')[:12]}…{'' if new else '  (already sealed)'}"
+        f"{flag}"
     )
     transcript = case["transcript"]
     if transcript:
@@ -166,19 +172,30 @@ def _print_case_line(case: dict[str, Any], settings: Settings, *, new: bool = Tr
         print(f"    {_job_state(case)}")
 
 
-async def cases(settings: Settings, *, status: str | None, limit: int | None, as_json: bool) -> int:
-    """The newest ``limit`` cases (``None``: all); says on stderr when there are more."""
+async def cases(
+    settings: Settings,
+    *,
+    status: str | None,
+    limit: int | None,
+    as_json: bool,
+    preserved: bool | None = None,
+) -> int:
+    """The newest ``limit`` cases (``None``: all); says on stderr when there are more.
+    ``preserved``: only the cases flagged for long-term preservation."""
     core = Hotline(settings)
     await core.open()
     try:
         async with core.db.session() as s:
-            found = await list_cases(s, limit=limit, status=status)
+            found = await list_cases(s, limit=limit, status=status, preserved=preserved)
             views = await load_views(s, found)
             total = len(found)
             if limit is not None and total == limit:
                 query = select(func.count()).select_from(Case)
                 if status:
                     query = query.where(col(Case.status) == status)
+                if preserved is not None:
+                    flagged = col(Case.preservation_reason) != ""
+                    query = query.where(flagged if preserved else ~flagged)
                 total = int((await s.exec(query)).one())
         data = [case_json(v) for v in views]
     finally:
@@ -236,62 +253,6 @@ async def case_show(settings: Settings, ref: str, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-async def verify(settings: Settings, *, as_json: bool) -> int:
-    core = Hotline(settings)
-    await core.open()
-    try:
-        async with core.db.session() as s:
-            total = (await s.exec(select(func.coalesce(func.sum(Recording.size), 0)))).one()
-        bar = None
-        if not as_json and sys.stderr.isatty() and int(total) > 0:
-            from tqdm import tqdm
-
-            bar = tqdm(total=int(total), unit="B", unit_scale=True, desc="verifying", leave=False)
-        report = await run_verify(
-            core.db,
-            core.store,
-            progress=bar.update if bar else None,
-            concurrency=settings.evidence_verify_concurrency,
-        )
-        if bar is not None:
-            bar.close()
-    finally:
-        await core.close()
-    if as_json:
-        _print_json(report.to_dict())
-    else:
-        rate = report.bytes_hashed / report.seconds / 1e6 if report.seconds else 0.0
-        megabytes = report.bytes_hashed / 1e6
-        print(
-            f"{report.recordings_checked} recordings re-hashed ({megabytes:.1f} MB, "
-            f"{rate:.0f} MB/s), {report.events_checked} audit events checked"
-        )
-        for p in report.recordings:
-            if p.problem == "missing":
-                where = f" {p.detail}" if p.detail else ""
-                print(
-                    f"MISSING  recording {p.recording_id}: {p.path}{where} "
-                    f"(sealed SHA-256 {p.sha256})"
-                )
-            elif p.problem == "changed":
-                print(
-                    f"CHANGED  recording {p.recording_id}: {p.path} is now {p.actual_sha256}, "
-                    f"sealed as {p.sha256}"
-                )
-            elif p.problem == "unlocked":
-                print(f"UNLOCKED recording {p.recording_id}: {p.path} {p.detail}")
-            else:
-                print(f"EXTRA    recording {p.recording_id}: {p.path} has {p.detail}")
-        for ref in report.unclaimed:
-            print(f"note     {ref} is stored but no recording names it")
-        if (link := report.broken_link) is not None:
-            print(f"BROKEN   audit chain at event {link.seq}: {link.reason}")
-        print(
-            "ok: all evidence intact" if report.ok else "FAILED: evidence does not match its seals"
-        )
-    return EXIT_OK if report.ok else EXIT_CHECK
-
-
 async def db(settings: Settings, action: str) -> int:
     core = Hotline(settings)
     try:
@@ -307,6 +268,40 @@ async def db(settings: Settings, action: str) -> int:
     finally:
         await core.close()
     return EXIT_OK
+
+
+async def _doctor_checkpoints(core: Hotline, line: Callable[[bool, str, str], None]) -> None:
+    """How the audit chain is signed, and whether the timestamp authority answers."""
+    settings = core.settings
+    every = (
+        f"every {settings.checkpoint_interval_seconds:g} s when the chain moved"
+        if settings.checkpoint_interval_seconds
+        else "on demand only (HOTLINE_CHECKPOINT_INTERVAL_SECONDS=0)"
+    )
+    try:
+        async with core.db.session() as s:
+            newest = await latest_checkpoint(s)
+        last = (
+            f"newest at event {newest.event_seq} ({newest.checkpoint.at:%Y-%m-%d %H:%M}Z)"
+            if newest
+            else "none yet"
+        )
+    except (HotlineError, SQLAlchemyError):
+        last = "the database says nothing yet"  # its own line above says why
+    line(True, "checkpoints", f"signed {every}; {last}")
+    if not settings.tsa_url:
+        line(True, "timestamps", "none: checkpoints are signed only (set HOTLINE_TSA_URL)")
+        return
+    try:
+        token = await core.timestamper.fetch(f"hotline doctor {uuid.uuid4()}\n".encode())
+        line(
+            True,
+            "timestamps",
+            f"{settings.tsa_url} answers, token from {core.timestamper.trust().name} "
+            f"at {token.gen_time:%Y-%m-%d %H:%M:%S}Z",
+        )
+    except HotlineError as exc:
+        line(False, "timestamps", str(exc))
 
 
 async def doctor(settings: Settings) -> int:
@@ -339,8 +334,11 @@ async def doctor(settings: Settings) -> int:
     try:
         key = core.key
         line(True, "signing key", f"{key.path}, Ed25519, SHA-256 {key.fingerprint}")
+        der = base64.b64encode(key.public.der()).decode()
+        line(True, "public key", f"{der} (DER, base64: keep it beside the fingerprint)")
     except HotlineError as exc:
         line(False, "signing key", str(exc))
+    await _doctor_checkpoints(core, line)
     try:
         model = await core.transcription.model()
         line(True, "speech model", model.model_id)

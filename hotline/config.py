@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -161,6 +162,19 @@ class Settings(BaseModel):
     """The installation's Ed25519 private key (PEM), which signs copies, disc archives
     and audit checkpoints; default ``<data_dir>/keys/installation-ed25519.pem``, created
     at first start. Nodes of one installation share it; keep it out of database backups."""
+    checkpoint_interval_seconds: float = Field(default=600.0, ge=0)
+    """How often the head of the audit chain is signed with the installation's key (when
+    the chain moved since the last checkpoint), stored in the chain, and sent to the case
+    system as ``audit.checkpoint``; 0 signs only on demand (``hotline audit
+    checkpoint``)."""
+    tsa_url: str | None = None
+    """A timestamp authority (RFC 3161, ``http(s)://…``): each checkpoint also gets a
+    token from it, fetched by a job that retries while the TSA is down."""
+    tsa_cert: Path | None = Field(default=None, validate_default=True)
+    """PEM file with the TSA's certificate and the CA certificates up to the root:
+    tokens are checked against it when fetched and by ``hotline verify``."""
+    tsa_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Each request to the TSA gives up after this long."""
     retention_years: int = Field(default=30, ge=1, le=1000)
     """How long a case's records are kept (art. 19), in years from the case's opening,
     for every category not named in ``retention_categories``."""
@@ -229,6 +243,26 @@ class Settings(BaseModel):
         assert value is not None
         if not value.startswith("whsec_") or len(value) < 16:
             raise ValueError("expected whsec_<base64>, as the case system gave it")
+        return value
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _tsa_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected the timestamp authority's http:// or https:// URL")
+        return value
+
+    @field_validator("tsa_cert")
+    @classmethod
+    def _tsa_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if info.data.get("tsa_url") and value is None:
+            raise ValueError(
+                "HOTLINE_TSA_URL is set: name the TSA's certificate (PEM, with its CA "
+                "certificates) here, so its tokens can be checked"
+            )
         return value
 
     @field_validator("sip_rtp_ports")

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from hotline.calls import CallFact, Incident, IncidentKind, RecordingFinished
 from hotline.cases import get_case
+from hotline.checkpointing import TIMESTAMP, Checkpointer, CheckpointTicker, Timestamper
 from hotline.cluster.leader import LeadingSource
 from hotline.cluster.lease import Lease
 from hotline.cluster.relay import LiveRelay
@@ -71,6 +72,14 @@ class Hotline:
         self.sources: list[Source] = []
         self.relay: LiveRelay | None = None
         self._key: InstallationKey | None = None
+        self.checkpoints = Checkpointer(
+            settings, self.db, lambda: self.key, self.outbox, self.queue
+        )
+        self.timestamper = Timestamper(settings, self.db)
+
+    def checkpoint_ticker(self) -> CheckpointTicker:
+        """Signs the audit chain at ``HOTLINE_CHECKPOINT_INTERVAL_SECONDS``."""
+        return CheckpointTicker(self.checkpoints, self.settings.checkpoint_interval_seconds)
 
     @property
     def key(self) -> InstallationKey:
@@ -178,6 +187,7 @@ class Hotline:
 
     async def close(self) -> None:
         await self.delivery.close()
+        await self.timestamper.close()
         await self.db.close()
 
     async def forward(self, ref: str | int, actor: str) -> tuple[Case, bool]:
@@ -201,10 +211,11 @@ class Hotline:
     def worker(self, only_ids: Iterable[int] | None = None) -> Worker:
         worker = Worker(
             self.queue,
-            {TRANSCRIBE: self.transcription, DELIVER: self.delivery},
+            {TRANSCRIBE: self.transcription, DELIVER: self.delivery, TIMESTAMP: self.timestamper},
             [
                 Lane((TRANSCRIBE,), concurrency=1),
-                Lane((DELIVER,), concurrency=self.settings.webhook_concurrency),
+                # Both wait on another system's answer: one lane of network calls.
+                Lane((DELIVER, TIMESTAMP), concurrency=self.settings.webhook_concurrency),
             ],
             poll_seconds=self.settings.job_poll_seconds,
             grace_seconds=self.settings.shutdown_grace_seconds,
@@ -235,6 +246,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     core = Hotline(settings)
     await core.open()
     worker = core.worker()
+    ticker = core.checkpoint_ticker()
     core.sources = core.call_sources()
     core.relay = core.live_relay()
     runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
@@ -245,6 +257,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
         if core.relay is not None:
             await core.relay.start()
         await worker.start()
+        await ticker.start()
         for source in core.sources:
             await source.start()
             log.info("call source %s started", source.name)
@@ -257,6 +270,7 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     finally:
         for source in reversed(core.sources):
             await source.stop()
+        await ticker.stop()
         if core.relay is not None:
             await core.relay.stop()
         await worker.stop()
@@ -270,11 +284,14 @@ async def run_worker(settings: Settings) -> None:
     core = Hotline(settings)
     await core.open()
     worker = core.worker()
+    ticker = core.checkpoint_ticker()
     try:
         await worker.start()
+        await ticker.start()
         log.info("worker %s started", worker.worker_id)
         await _until_signalled()
     finally:
+        await ticker.stop()
         await worker.stop()
         await core.close()
 

@@ -2,12 +2,12 @@
 # Installs the Debian packages the test suite drives (speech synthesis, audio tools,
 # SIP peers, a browser and a CJK font for its screenshots, npm for the voices of the
 # natural test speech; Docker's engine, Debian's docker-compose and debootstrap for the
-# image's test), only those missing.
+# image's test; xorriso and isoinfo to read disc archives back), only those missing.
 # Uses sudo when not root.
 set -euo pipefail
 
 packages=(espeak-ng sox libsox-fmt-all sip-tester baresip chromium fonts-wqy-microhei
-  docker.io docker-compose debootstrap)
+  docker.io docker-compose debootstrap xorriso genisoimage)
 
 missing=()
 for p in "${packages[@]}"; do

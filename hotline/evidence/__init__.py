@@ -1,5 +1,7 @@
-"""Evidence: the write-once recording store, audio checks, the audit hash chain, and
-``verify`` (re-hash every recording, walk the chain).
+"""Evidence: the write-once recording store, audio checks, the audit hash chain, its
+signed checkpoints and their trusted timestamps (pure checks; ``hotline.checkpointing``
+makes them), and ``verify`` (re-hash every recording, walk the chain, check the
+checkpoints, their timestamps and copies kept elsewhere).
 
 ``EvidenceStore`` (``files``) is the one door to sealed recordings; behind it a backend
 (``backend``: the interface) keeps them: ``local`` (a directory, the embedded default)

@@ -23,6 +23,22 @@ from hotline.store.types import utcnow
 _AUDIT_LOCK = 0x686C6175  # "hlau"
 
 
+async def lock_chain(session: AsyncSession) -> None:
+    """Hold the chain for the rest of the caller's transaction: no other event is
+    appended until it ends (taking it again in the same transaction is harmless)."""
+    if session.get_bind().dialect.name == "postgresql":
+        conn = await session.connection()
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+
+
+async def chain_head(session: AsyncSession) -> AuditEvent | None:
+    """The newest event, with the chain locked (see ``lock_chain``)."""
+    await lock_chain(session)
+    return (
+        await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))
+    ).first()
+
+
 async def append_audit(
     session: AsyncSession,
     *,
@@ -34,12 +50,7 @@ async def append_audit(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add one event to the chain (flushed, committed with the caller's transaction)."""
-    if session.get_bind().dialect.name == "postgresql":
-        conn = await session.connection()
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
-    last = (
-        await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))
-    ).first()
+    last = await chain_head(session)
     seq = 1 if last is None else last.seq + 1
     prev = GENESIS if last is None else last.hash
     fields: dict[str, Any] = {

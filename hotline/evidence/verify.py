@@ -1,4 +1,10 @@
-"""``hotline verify``: re-hash every sealed recording and walk the audit chain.
+"""``hotline verify``: re-hash every sealed recording, walk the audit chain, check its
+checkpoints (signatures, trusted timestamps) and checkpoints kept elsewhere, and say
+which disc archives the chain records.
+
+The report is a list of sections, one per kind of check, each saying how much it
+checked, what failed (each failure naming what it is about) and notes that inform
+without failing (no checkpoint yet, no timestamp authority set, a witness not given).
 
 Recordings are read back through the evidence store and hashed on a thread pool,
 several at once (hashlib releases the GIL on large buffers; S3 reads wait on the
@@ -13,21 +19,36 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
 from hotline.evidence.backend import ObjectRef, ObjectState, StoredVersion
-from hotline.evidence.chain import GENESIS, canonical, link_hash
-from hotline.evidence.files import EvidenceStore
+from hotline.evidence.chain_verify import (
+    BrokenLink,
+    ChainWalk,
+    walk_chain,
+    witness_problems,
+    witness_summary,
+)
+from hotline.evidence.checkpoints import WitnessLine
+from hotline.evidence.files import EvidenceStore, sha256_file
+from hotline.evidence.keys import PublicKey
+from hotline.evidence.timestamps import Trust, check_timestamps
 from hotline.evidence.versions import classify, lock_problem
 from hotline.store.db import Database
-from hotline.store.tables import AuditEvent, Recording
+from hotline.store.tables import Recording
 
 _BATCH = 1000
+
+ARCHIVE_ACTION = "archive.created"
+"""The audit action of a disc archive (``hotline archive create``)."""
+
+__all__ = ["BrokenLink", "RecordingProblem", "Section", "VerifyReport", "verify"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +64,41 @@ class RecordingProblem:
     detail: str | None = None
     """The version, and what is wrong with its lock or the extra version."""
 
+    def describe(self) -> str:
+        where = f"recording {self.recording_id}: {self.path}"
+        if self.problem == "missing":
+            return f"{where} is missing (sealed {self.sha256})"
+        if self.problem == "changed":
+            return f"{where} is now {self.actual_sha256}, sealed as {self.sha256}"
+        return f"{where}: {self.problem} ({self.detail})"
 
-@dataclass(frozen=True, slots=True)
-class BrokenLink:
-    seq: int
-    reason: str
+
+@dataclass(slots=True)
+class Section:
+    """One kind of check."""
+
+    name: str
+    checked: int = 0
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    """Why the check did not run (nothing to check with), if it did not."""
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "checked": self.checked,
+            "failures": list(self.failures),
+            "notes": list(self.notes),
+            "skipped": self.skipped,
+            **self.figures,
+        }
 
 
 @dataclass(slots=True)
@@ -61,10 +112,36 @@ class VerifyReport:
     unclaimed: list[str] = field(default_factory=list)
     """Stored objects no recording names (an upload whose commit failed, reported at
     start as ``recording.orphaned``); not evidence of anything, so not a failure."""
+    chain_head: tuple[int, str] | None = None
+    checkpoints: Section = field(default_factory=lambda: Section("checkpoints"))
+    timestamps: Section = field(default_factory=lambda: Section("timestamps"))
+    witness: Section = field(default_factory=lambda: Section("witness"))
+    archives: Section = field(default_factory=lambda: Section("archives"))
+
+    @property
+    def sections(self) -> list[Section]:
+        recordings = Section(
+            "recordings",
+            checked=self.recordings_checked,
+            failures=[p.describe() for p in self.recordings],
+            figures={"bytes_hashed": self.bytes_hashed},
+        )
+        chain = Section("chain", checked=self.events_checked)
+        if self.broken_link is not None:
+            chain.failures.append(
+                f"audit chain broken at event {self.broken_link.seq}: {self.broken_link.reason}"
+            )
+        if self.chain_head is not None:
+            chain.figures["head"] = {"seq": self.chain_head[0], "hash": self.chain_head[1]}
+        return [recordings, chain, self.checkpoints, self.timestamps, self.witness, self.archives]
 
     @property
     def ok(self) -> bool:
-        return not self.recordings and self.broken_link is None
+        return all(section.ok for section in self.sections)
+
+    @property
+    def failures(self) -> list[str]:
+        return [failure for section in self.sections for failure in section.failures]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +165,8 @@ class VerifyReport:
             "broken_link": None
             if self.broken_link is None
             else {"seq": self.broken_link.seq, "reason": self.broken_link.reason},
+            "failures": self.failures,
+            "sections": [section.to_dict() for section in self.sections],
         }
 
 
@@ -186,47 +265,83 @@ def _extra_detail(
     )
 
 
-async def verify_chain(db: Database, report: VerifyReport) -> None:
-    prev_hash, expected_seq = GENESIS, 1
-    while True:
-        async with db.session() as s:
-            batch = (
-                await s.exec(
-                    select(AuditEvent)
-                    .where(col(AuditEvent.seq) >= expected_seq)
-                    .order_by(col(AuditEvent.seq))
-                    .limit(_BATCH)
+async def verify_chain(
+    db: Database,
+    report: VerifyReport,
+    public: PublicKey | None = None,
+    witness: Sequence[WitnessLine] | None = None,
+) -> ChainWalk:
+    """Walk the chain; fill the chain, checkpoint and witness sections."""
+    walk = await walk_chain(
+        db,
+        public,
+        remember=frozenset(w.checkpoint.seq for w in witness or ()),
+        collect=frozenset({ARCHIVE_ACTION}),
+    )
+    report.events_checked = walk.events
+    report.broken_link = walk.broken_link
+    if walk.events:
+        report.chain_head = (walk.head_seq, walk.head_hash)
+    _fill_checkpoints(report.checkpoints, walk, public)
+    if witness is None:
+        report.witness.skipped = "no witness file given (--witness FILE)"
+    elif public is None:
+        report.witness.skipped = "no public key to check the witness's signatures with"
+    else:
+        report.witness.checked = len(witness)
+        report.witness.figures.update(witness_summary(witness))
+        report.witness.failures.extend(witness_problems(walk, witness, public))
+        if not witness:
+            report.witness.notes.append("the witness file holds no checkpoint")
+    return walk
+
+
+def _fill_checkpoints(section: Section, walk: ChainWalk, public: PublicKey | None) -> None:
+    section.checked = len(walk.checkpoints)
+    if public is None:
+        section.skipped = "no public key: signatures not checked"
+    for seen in walk.checkpoints:
+        if seen.problem is not None:
+            section.failures.append(f"{seen.describe()}: {seen.problem}")
+    good = [seen for seen in walk.checkpoints if seen.problem is None and seen.checkpoint]
+    if not walk.checkpoints:
+        section.notes.append(
+            "no checkpoint yet: whoever can write the database could rewrite the chain "
+            "without this being detected (`hotline audit checkpoint`)"
+        )
+    elif good:
+        newest = good[-1]
+        assert newest.checkpoint is not None
+        since = walk.head_seq - newest.event_seq
+        section.figures["newest"] = {
+            "event_seq": newest.event_seq,
+            "seq": newest.checkpoint.seq,
+            "hash": newest.checkpoint.hash,
+            "at": newest.checkpoint.at.isoformat(),
+        }
+        section.figures["events_since_newest"] = since
+
+
+def check_archives(section: Section, walk: ChainWalk) -> None:
+    """The disc archives the chain records; an image still at the path it was written
+    to is re-hashed (burned and removed ones are only listed)."""
+    for ev in walk.collected:
+        if ev.action != ARCHIVE_ACTION:
+            continue
+        for image in ev.details.get("images", []):
+            section.checked += 1
+            path = Path(str(image.get("path", "")))
+            if not path.is_file():
+                continue
+            digest, _ = sha256_file(path)
+            if digest != image.get("sha256"):
+                section.failures.append(
+                    f"archive image {path} (event {ev.seq}) is now {digest}, "
+                    f"made as {image.get('sha256')}"
                 )
-            ).all()
-        if not batch:
-            return
-        for ev in batch:
-            report.events_checked += 1
-            if ev.seq != expected_seq:
-                report.broken_link = BrokenLink(
-                    expected_seq, f"event {expected_seq} is missing (next is {ev.seq})"
-                )
-                return
-            if ev.prev_hash != prev_hash:
-                report.broken_link = BrokenLink(
-                    ev.seq, "its previous-hash does not match the event before it"
-                )
-                return
-            body = canonical(
-                seq=ev.seq,
-                at=ev.at,
-                actor=ev.actor,
-                action=ev.action,
-                subject=ev.subject,
-                case_id=ev.case_id,
-                details=ev.details,
-            )
-            if link_hash(prev_hash, body) != ev.hash:
-                report.broken_link = BrokenLink(
-                    ev.seq, "its content does not match its hash (the event was altered)"
-                )
-                return
-            prev_hash, expected_seq = ev.hash, ev.seq + 1
+            else:
+                section.figures["images_on_disk"] = section.figures.get("images_on_disk", 0) + 1
+    section.figures["archives"] = sum(1 for ev in walk.collected if ev.action == ARCHIVE_ACTION)
 
 
 async def verify(
@@ -234,12 +349,22 @@ async def verify(
     store: EvidenceStore,
     progress: Progress | None = None,
     concurrency: int | None = None,
+    *,
+    public: PublicKey | None = None,
+    witness: Sequence[WitnessLine] | None = None,
+    trust: Trust | None = None,
 ) -> VerifyReport:
+    """Every check; ``public`` checks checkpoint signatures, ``witness`` the chain
+    against checkpoints kept elsewhere, ``trust`` the timestamps (the TSA's
+    certificate)."""
     report = VerifyReport()
     started = time.perf_counter()
     # Independent: the chain is walked on the loop while recordings hash on threads.
-    await asyncio.gather(
-        verify_recordings(db, store, report, progress, concurrency), verify_chain(db, report)
+    _, walk = await asyncio.gather(
+        verify_recordings(db, store, report, progress, concurrency),
+        verify_chain(db, report, public, witness),
     )
+    await check_timestamps(db, report.timestamps, walk, trust)
+    await asyncio.to_thread(check_archives, report.archives, walk)
     report.seconds = time.perf_counter() - started
     return report

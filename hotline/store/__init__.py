@@ -24,6 +24,7 @@ from hotline.store.delivery import (
 from hotline.store.nodes import NodeLease, PendingSeal
 from hotline.store.tables import (
     AuditEvent,
+    AuditTimestamp,
     Call,
     Case,
     CaseStatus,
@@ -37,6 +38,7 @@ from hotline.store.tables import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuditTimestamp",
     "Call",
     "CallIntake",
     "CallbackReceipt",

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hotline.store.types import UTCDateTime, utcnow
@@ -117,12 +117,18 @@ class Case(SQLModel, table=True):
     operator_notes: str = Field(default="", sa_type=Text)
     operator: str = Field(default="", max_length=128, index=True)
     handler: str = Field(default="", max_length=128)
-    # art. 18 confidentiality, art. 20 long-term preservation
+    # art. 18 confidentiality
     confidentiality: str = Field(default="personal", max_length=16)
     """``normal``, ``personal`` (the reporter is protected: every report's default),
     ``commercial`` or ``state`` (``hotline.custody.levels``)."""
-    long_term: bool = False
-    long_term_reason: str = Field(default="", max_length=255)
+    # art. 20 long-term preservation (长期保存): set and lifted only through
+    # ``hotline.archive.preservation``, never by editing the case
+    preservation_reason: str = Field(default="", max_length=32, index=True)
+    """One of the reasons of art. 20 (``hotline.archive.preservation.Reason``); empty:
+    the case is not flagged."""
+    preservation_note: str = Field(default="", max_length=500)
+    preserved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    preserved_by: str = Field(default="", max_length=128)
     # the main case system's view of it
     external_number: str = Field(default="", max_length=64)
     external_status: str = Field(default="", max_length=32)
@@ -169,6 +175,22 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditTimestamp(SQLModel, table=True):
+    """A trusted timestamp (RFC 3161) of a checkpoint of the audit chain: the timestamp
+    authority's whole response, checkable on its own against the TSA's certificate."""
+
+    __tablename__ = "audit_timestamps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkpoint_seq: int = Field(unique=True)
+    """The ``audit.checkpoint`` event it stamps."""
+    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    gen_time: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    serial: str = Field(max_length=64)
+    tsa: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class JobStatus(StrEnum):

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from hotline.auth import sessions, users
 from hotline.auth.roles import Permission
+from hotline.checkpointing import latest_checkpoint
 from hotline.errors import HotlineError, LoginRefused, LoginThrottled
 from hotline.store.accounts import User
 from hotline.store.tables import Incident, Job, JobStatus
@@ -63,6 +64,23 @@ async def _recent_incidents(core: Hotline) -> dict[str, Any]:
             }
             for i in rows
         ],
+    }
+
+
+async def _checkpoints(core: Hotline) -> dict[str, Any]:
+    async with core.db.session() as s:
+        newest = await latest_checkpoint(s)
+    return {
+        "interval_seconds": core.settings.checkpoint_interval_seconds,
+        "timestamp_authority": core.settings.tsa_url,
+        "newest": None
+        if newest is None
+        else {
+            "event_seq": newest.event_seq,
+            "seq": newest.checkpoint.seq,
+            "hash": newest.checkpoint.hash,
+            "at": newest.checkpoint.at.isoformat(),
+        },
     }
 
 
@@ -118,9 +136,14 @@ async def health(ctx: Ctx) -> web.Response:
         "id": core.node_id,
         "relay": core.relay.health() if core.relay is not None else None,
     }
-    body["signing_key"] = {"algorithm": "Ed25519", "fingerprint": core.key.fingerprint}
+    body["signing_key"] = {
+        "algorithm": "Ed25519",
+        "fingerprint": core.key.fingerprint,
+        "public_key": core.key.public.pem().decode(),
+    }
     if body["database"]["ok"]:
         body["incidents"] = await _recent_incidents(core)
+        body["checkpoints"] = await _checkpoints(core)
     troubled = (
         body.get("jobs", {}).get("failed")
         or low

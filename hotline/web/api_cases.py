@@ -94,6 +94,7 @@ async def _list(
             _local_midnight(query.until + timedelta(days=1), app) if query.until else None
         ),
         before_id=query.before,
+        preserved=query.preserved,
         where=where,
     )
 

@@ -12,6 +12,7 @@ from hotline.auth import users
 from hotline.search import SearchIndex
 from hotline.web import (
     api,
+    api_archive,
     api_cases,
     api_content,
     api_copies,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 ROUTE_TABLES: tuple[Api, ...] = (
     api.routes,
     api_cases.routes,
+    api_archive.routes,
     api_content.routes,
     api_custody.routes,
     api_copies.routes,

@@ -21,6 +21,8 @@ import jinja2
 from aiohttp import web
 from pydantic import ValidationError
 
+from hotline.archive import retention
+from hotline.archive.preservation import Reason
 from hotline.auth import sessions, users
 from hotline.auth.roles import Permission, Principal, Role
 from hotline.casework import CATEGORIES
@@ -36,7 +38,7 @@ from hotline.web.audit_words import lookup_for, worded
 from hotline.web.keys import CATALOGS, CORE, PRINCIPAL
 from hotline.web.present import detail, event_details, load_case, may_read_content
 from hotline.web.routing import ApiError
-from hotline.web.schemas import CasesQuery
+from hotline.web.schemas import CasesQuery, RetentionQuery
 from hotline.web.security import LOGIN_COOKIE, SESSION_COOKIE, cookie_is_secure
 
 _HERE = Path(__file__).parent
@@ -116,6 +118,7 @@ def _nav(principal: Principal | None, path: str) -> list[tuple[str, str, bool]]:
         items.append(("/copies", "nav.copies"))
     if principal.can(Permission.AUDIT_READ):
         items.append(("/audit", "nav.audit"))
+        items.append(("/retention", "nav.retention"))
     items.append(("/account", "nav.account"))
     return [(href, key, path == href or path.startswith(href + "/")) for href, key in items]
 
@@ -311,6 +314,9 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         copy_requests=requests,
         can_request_copy=principal.can(Permission.COPIES_REQUEST),
         id_types=ID_TYPES,
+        can_mark=principal.can(Permission.PRESERVATION_MARK),
+        can_lift=principal.can(Permission.PRESERVATION_LIFT),
+        reasons=[r.value for r in Reason],
     )
 
 
@@ -343,6 +349,21 @@ async def copies_page(request: web.Request, principal: Principal) -> web.StreamR
 @page(Permission.AUDIT_READ)
 async def audit_page(request: web.Request, principal: Principal) -> web.StreamResponse:
     return render(request, "audit.html", principal, query=dict(request.query))
+
+
+@page(Permission.AUDIT_READ)
+async def retention_page(request: web.Request, principal: Principal) -> web.StreamResponse:
+    settings = request.app[CORE].settings
+    try:
+        query = RetentionQuery.model_validate({k: v for k, v in request.query.items() if v != ""})
+    except ValidationError:
+        query = RetentionQuery()
+    today = query.today or datetime.now(settings.tz).date()
+    async with request.app[CORE].db.session() as s:
+        report = await retention.report(
+            s, settings, today, query.within, access.visible_clause(principal)
+        )
+    return render(request, "retention.html", principal, report=report)
 
 
 @page()
@@ -381,6 +402,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/cases/{id}", case_page)
     app.router.add_get("/copies", copies_page)
     app.router.add_get("/audit", audit_page)
+    app.router.add_get("/retention", retention_page)
     app.router.add_get("/account", account_page)
     app.router.add_post("/account", account_submit)
     app.router.add_static("/static", _HERE / "static", append_version=False)

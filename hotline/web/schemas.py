@@ -90,10 +90,15 @@ class HealthOut(Out):
     incidents: dict[str, Any] | None = Field(
         None, description="unrecorded calls, short recordings, sources down: last 24 hours"
     )
+    checkpoints: dict[str, Any] | None = Field(
+        None,
+        description="signed checkpoints of the audit chain: interval, timestamp authority, "
+        "the newest one",
+    )
     signing_key: dict[str, Any] | None = Field(
         None,
-        description="the installation's Ed25519 public key: SHA-256 of its DER form, "
-        "to check against the fingerprint the agency publishes",
+        description="the installation's Ed25519 public key (PEM) and the SHA-256 of its "
+        "DER form, to check against the fingerprint the agency publishes",
     )
 
 
@@ -212,6 +217,16 @@ class TranscriptOut(TranscriptInfo):
     segments: list[SegmentOut]
 
 
+class PreservationOut(Out):
+    reason: Literal["party_objection", "obstruction", "mass_incident", "other"] = Field(
+        description="art. 20: the party objected, complained or petitioned; officers "
+        "obstructed or assaulted; a mass or sudden incident; other (the note says why)"
+    )
+    note: str
+    marked_at: datetime | None
+    marked_by: str
+
+
 class CaseFieldsOut(Out):
     reporter_name: str
     reporter_contact: str
@@ -228,8 +243,11 @@ class CaseFieldsOut(Out):
     operator: str
     handler: str
     confidentiality: str
-    long_term: bool
-    long_term_reason: str
+    preservation: PreservationOut | None = Field(
+        description="the long-term preservation flag (art. 20); null when not flagged"
+    )
+    long_term: bool = Field(description="whether `preservation` is set (the older name)")
+    long_term_reason: str = Field(description="the flag's note or reason (the older name)")
     external_number: str
     external_status: str
     external_stage: str
@@ -280,6 +298,9 @@ class CasesQuery(Query):
     operator: str | None = Field(None, max_length=64)
     since: date | None = Field(None, description="created on or after (local date)")
     until: date | None = Field(None, description="created on or before (local date)")
+    preserved: bool | None = Field(
+        None, description="true: only cases flagged for long-term preservation; false: none"
+    )
 
     @field_validator("since", "until", mode="before")
     @classmethod
@@ -301,6 +322,66 @@ class UnmaskOut(Out):
     caller: CallerOut
     reporter_name: str
     reporter_contact: str
+
+
+class PreservationIn(In):
+    reason: Literal["party_objection", "obstruction", "mass_incident", "other"]
+    note: str = Field("", max_length=500, description="required with `other`: why")
+
+
+class LiftIn(In):
+    reason: str = Field(min_length=2, max_length=500, description="kept in the audit trail")
+
+
+class PreservationStateOut(Out):
+    number: str
+    preservation: PreservationOut | None
+    changed: bool = Field(description="false: the case was flagged like this already")
+
+
+class RetentionQuery(Query):
+    within: int = Field(90, ge=0, le=36500, description="'soon': ends within this many days")
+    today: date | None = Field(None, description="report as of this local date (default today)")
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+            raise ValueError("expected a date as YYYY-MM-DD")
+        return value
+
+
+class RetentionEntryOut(Out):
+    case_id: int
+    number: str
+    category: str
+    opened: date
+    years: int
+    ends: date
+    state: Literal["due", "soon", "preserved", "kept"]
+    days_left: int = Field(description="negative: the period ended that many days ago")
+    preservation_reason: str | None
+    archived_on: list[str] = Field(description="disc volumes (labels) holding the case")
+
+
+class RetentionCountsOut(Out):
+    due: int
+    soon: int
+    preserved: int
+    kept: int
+    total: int
+
+
+class RetentionOut(Out):
+    today: date
+    within_days: int
+    counts: RetentionCountsOut
+    due: list[RetentionEntryOut]
+    soon: list[RetentionEntryOut]
+    preserved: list[RetentionEntryOut]
+    deletes_nothing: bool = Field(
+        description="always true: the report informs; hotline deletes no evidence (art. 21)"
+    )
 
 
 class RecordingQuery(Query):

@@ -9,7 +9,9 @@ Which case events go out depends on ``HOTLINE_FORWARD``: with ``auto`` a draft c
 forwarded the moment it opens (``case.created``), then ``case.transcribed`` follows;
 with ``manual`` nothing about a case leaves until a handler forwards it, and the first
 event the case system gets is ``case.created`` with everything known by then.
-Incidents (``call.unrecorded``, ``recording.incomplete``) always go out.
+Incidents (``call.unrecorded``, ``recording.incomplete``) always go out, and so do the
+audit chain's signed checkpoints (``audit.checkpoint``): the case system keeps them as
+an outside witness of the chain.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class EventType(StrEnum):
     CASE_UPDATED = "case.updated"
     CALL_UNRECORDED = "call.unrecorded"
     RECORDING_INCOMPLETE = "recording.incomplete"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
 
 
 def new_msg_id() -> str:
@@ -151,6 +154,10 @@ class Outbox:
                 await self.case_payload(session, case),
                 case_id=case.id,
             )
+
+    async def checkpoint(self, session: AsyncSession, checkpoint: dict[str, Any]) -> None:
+        """A signed checkpoint of the audit chain (``hotline.checkpointing``)."""
+        await self.emit(session, EventType.AUDIT_CHECKPOINT, {"checkpoint": checkpoint})
 
     async def incident(self, session: AsyncSession, incident: Incident) -> None:
         kind = {

@@ -106,3 +106,17 @@ def test_unknown_hotline_variables_are_named_with_a_suggestion() -> None:
         "(did you mean HOTLINE_LANGUAGE?)",
     ]
     assert unknown_variables({"HOTLINE_DATA_DIR": "/srv", "HOTLINE_CONFIG": ""}) == []
+
+
+def test_a_timestamp_authority_needs_its_certificate() -> None:
+    assert load_settings(environ={}).checkpoint_interval_seconds == 600
+    with pytest.raises(ConfigError, match="HOTLINE_TSA_CERT: HOTLINE_TSA_URL is set"):
+        load_settings(environ={"HOTLINE_TSA_URL": "http://tsa.example/"})
+    with pytest.raises(ConfigError, match="HOTLINE_TSA_URL: expected the timestamp"):
+        load_settings(environ={"HOTLINE_TSA_URL": "tsa.example", "HOTLINE_TSA_CERT": "c.pem"})
+    with pytest.raises(ConfigError, match="HOTLINE_CHECKPOINT_INTERVAL_SECONDS"):
+        load_settings(environ={"HOTLINE_CHECKPOINT_INTERVAL_SECONDS": "-1"})
+    ok = load_settings(
+        environ={"HOTLINE_TSA_URL": "https://tsa.example/", "HOTLINE_TSA_CERT": "c.pem"}
+    )
+    assert ok.tsa_url == "https://tsa.example/" and str(ok.tsa_cert) == "c.pem"

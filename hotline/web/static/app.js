@@ -368,6 +368,24 @@ function casePage() {
     });
   }
 
+  // Long-term preservation: flagged by handlers, lifted by the head (both audited).
+  const preservationStatus = document.getElementById("preservation-status");
+  for (const [id, path] of [["preservation-mark", "preservation"], ["preservation-lift", "preservation/lift"]]) {
+    const form = document.getElementById(id);
+    if (!form) continue;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = {};
+      for (const input of form.querySelectorAll("input[name], select[name]")) body[input.name] = input.value.trim();
+      try {
+        await api("POST", `/api/cases/${caseId}/${path}`, body);
+        location.reload();
+      } catch (error) {
+        say(preservationStatus, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
   // The head's confidentiality level (with a reason) and the handlers of a state case.
   const levelForm = document.getElementById("level-form");
   if (levelForm) {

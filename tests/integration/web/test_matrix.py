@@ -51,8 +51,21 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
     "case_detail": ("GET", "/api/cases/{other}", None, METADATA),
     "case_update": ("PATCH", "/api/cases/{other}", {"entity_name": "金河水泥厂"}, HANDLING),
     "unmask": ("POST", "/api/cases/{other}/unmask", {"reason": "call back"}, HANDLING),
+    "mark_preservation": (
+        "POST",
+        "/api/cases/{other}/preservation",
+        {"reason": "other", "note": ""},
+        HANDLING,
+    ),
+    "lift_preservation": (
+        "POST",
+        "/api/cases/{other}/preservation/lift",
+        {"reason": "decided"},
+        HEAD,
+    ),
     "history": ("GET", "/api/cases/{other}/history", None, METADATA),
     "audit_trail": ("GET", "/api/audit", None, AUDIT),
+    "retention_index": ("GET", "/api/retention", None, AUDIT),
     "recording": ("GET", "/api/cases/{other}/recording", None, CONTENT),
     "transcript": ("GET", "/api/cases/{other}/transcript", None, CONTENT),
     "correct_transcript": (

@@ -69,8 +69,26 @@ def _values(expr: ast.expr, where: str) -> tuple[set[str], bool]:
     return actions, False
 
 
+def _constants(trees: dict[Path, ast.Module]) -> dict[str, str]:
+    """Module-level ``NAME = "an.action"`` strings, wherever they are defined."""
+    found: dict[str, str] = {}
+    for tree in trees.values():
+        for node in tree.body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and ACTION.match(node.value.value)
+            ):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id.isupper():
+                        found[target.id] = node.value.value
+    return found
+
+
 def emitted_actions() -> set[str]:
     trees = {path: ast.parse(path.read_text()) for path in sorted(ROOT.rglob("*.py"))}
+    constants = _constants(trees)
     # function name -> index of its ``action`` parameter among the call's arguments
     forwarders: dict[str, int | None] = {"append_audit": None}
     actions: set[str] = set()
@@ -96,6 +114,9 @@ def emitted_actions() -> set[str]:
                     if passed_on:
                         assert isinstance(expr, ast.Name), where
                         name = expr.id
+                        if name not in params and name not in keyword_only and name in constants:
+                            actions.add(constants[name])
+                            continue
                         assert name in params or name in keyword_only, (
                             f"{where}: cannot tell which actions {name} can be; write the "
                             "action as a literal, or pass on a parameter named action"

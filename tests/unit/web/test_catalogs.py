@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from hotline.archive.preservation import Reason
 from hotline.auth.roles import Role
 from hotline.casework import CATEGORIES
 from hotline.custody.copies import PARTS
@@ -35,6 +36,7 @@ def _used_keys() -> set[str]:
     keys |= {f"js.{state}" for state in ("ringing", "answered", "ended")}
     keys |= {f"copy.status.{s.value}" for s in CopyState} | {f"copy.id_type.{t}" for t in ID_TYPES}
     keys |= {f"copy.part.{p}" for p in PARTS} | {f"copy.found.{k.value}" for k in Kind}
+    keys |= {f"preservation.reason.{r.value}" for r in Reason}
     return keys
 
 

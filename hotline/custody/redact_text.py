@@ -131,9 +131,19 @@ def digits_of(value: str) -> str:
     return "".join(out)
 
 
+def _resident_id(digits: str) -> bool:
+    # python-stdnum 2.x looks the area code up and raises KeyError for the code of a
+    # province or city that has no county entry (a prefix such as 622202): such a
+    # number is no valid ID, and a redaction must never fail on what it reads.
+    try:
+        return bool(ric.is_valid(digits))
+    except (KeyError, ValueError):
+        return False
+
+
 def classify(digits: str) -> Kind:
     """The kind a run's checksums say it is (``NUMBER`` when none does)."""
-    if len(digits) == 18 and ric.is_valid(digits):
+    if len(digits) == 18 and _resident_id(digits):
         return Kind.RESIDENT_ID
     if "X" in digits:
         return Kind.NUMBER

@@ -108,3 +108,11 @@ def test_no_run_of_seven_digits_survives(parts: list[tuple[str, str]], tail: str
         assert digits_of(value) not in digits_of(body)
     assert redact(out, KEEP)[0] == out  # redacting twice changes nothing more
     assert len(findings) >= 1
+
+
+def test_an_id_shaped_number_whose_area_has_no_county_is_still_redacted() -> None:
+    """622202… is a bank card's prefix and an area code with no county entry, which
+    python-stdnum's lookup stumbles over (KeyError): found by the property test."""
+    out, findings = redact("卡号622202447004204046请核实", KEEP)
+    assert "622202447004204046" not in out
+    assert [f.kind for f in findings] != [Kind.RESIDENT_ID]

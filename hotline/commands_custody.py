@@ -15,6 +15,7 @@ from sqlmodel import select
 from hotline.config import Settings
 from hotline.errors import InputError
 from hotline.evidence.checkpoints import CheckpointError, WitnessLine, read_witness
+from hotline.evidence.holds import NOT_HELD, STRAY
 from hotline.evidence.timestamps import Trust
 from hotline.evidence.verify import VerifyReport
 from hotline.evidence.verify import verify as run_verify
@@ -131,6 +132,10 @@ def _print_report(report: VerifyReport) -> None:
             )
         elif p.problem == "unlocked":
             print(f"UNLOCKED recording {p.recording_id}: {p.path} {p.detail}")
+        elif p.problem == NOT_HELD:
+            print(f"UNHELD   recording {p.recording_id}: {p.path} {p.detail}")
+        elif p.problem == STRAY:
+            print(f"HELD     recording {p.recording_id}: {p.path} {p.detail}")
         else:
             print(f"EXTRA    recording {p.recording_id}: {p.path} has {p.detail}")
     for ref in report.unclaimed:

@@ -42,6 +42,7 @@ from hotline.errors import RecordingRejected
 from hotline.evidence.audio import AudioInfo, inspect_file
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore, Sealed, Staged
+from hotline.evidence.holds import follow as follow_holds
 from hotline.jobs import JobQueue
 from hotline.phone import to_e164
 from hotline.store.db import Database
@@ -442,6 +443,8 @@ class Intake:
             # The operator's intake form, typed while the call was live, joins the case.
             await notes.apply_pending(s, call, case, outbox=self.outbox)
             await self.outbox.case_opened(s, case)
+        elif case.preservation_reason:  # sealed into a case kept long-term: held too
+            follow_holds(s, self.queue, self.settings, case, "sealed")
         if await self._worth_transcribing(s, rec, case.id):
             job = self.queue.enqueue(s, TRANSCRIBE, {"recording_id": rec.id}, case_id=case.id)
             await s.flush()

@@ -29,8 +29,10 @@ from hotline.custody.issue import CopyMaker
 from hotline.errors import RecordingRejected
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
+from hotline.evidence.holds import LEGAL_HOLD
 from hotline.evidence.keys import InstallationKey
 from hotline.evidence.pending import PendingSeals
+from hotline.holds import LegalHolds
 from hotline.intake import TRANSCRIBE, Intake
 from hotline.jobs import JobQueue, QueueConfig
 from hotline.live import LiveFeed
@@ -76,6 +78,7 @@ class Hotline:
             settings, self.db, lambda: self.key, self.outbox, self.queue
         )
         self.timestamper = Timestamper(settings, self.db)
+        self.holds = LegalHolds(self.db, self.store)
 
     def checkpoint_ticker(self) -> CheckpointTicker:
         """Signs the audit chain at ``HOTLINE_CHECKPOINT_INTERVAL_SECONDS``."""
@@ -211,11 +214,19 @@ class Hotline:
     def worker(self, only_ids: Iterable[int] | None = None) -> Worker:
         worker = Worker(
             self.queue,
-            {TRANSCRIBE: self.transcription, DELIVER: self.delivery, TIMESTAMP: self.timestamper},
+            {
+                TRANSCRIBE: self.transcription,
+                DELIVER: self.delivery,
+                TIMESTAMP: self.timestamper,
+                LEGAL_HOLD: self.holds,
+            },
             [
                 Lane((TRANSCRIBE,), concurrency=1),
-                # Both wait on another system's answer: one lane of network calls.
-                Lane((DELIVER, TIMESTAMP), concurrency=self.settings.webhook_concurrency),
+                # Each waits on another system's answer: one lane of network calls.
+                Lane(
+                    (DELIVER, TIMESTAMP, LEGAL_HOLD),
+                    concurrency=self.settings.webhook_concurrency,
+                ),
             ],
             poll_seconds=self.settings.job_poll_seconds,
             grace_seconds=self.settings.shutdown_grace_seconds,

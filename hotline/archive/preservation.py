@@ -7,8 +7,10 @@ only the head lifts a flag, with a reason. Both are audit events, and the case s
 hears of them (``case.updated``) once the case was forwarded.
 
 ``mark`` and ``lift`` are the one place where a case becomes flagged or stops being
-flagged: whatever else must follow a flag (a legal hold on the case's objects in the
-evidence store, for one) belongs here.
+flagged: whatever else must follow a flag belongs here. On S3 the case's objects get
+a legal hold, or lose it when no other preserved case uses them
+(``hotline.evidence.holds``): a job enqueued in the flag's own transaction, so the
+hold follows the committed flag and an object store that is down only delays it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.casework import after_change
 from hotline.errors import InputError
+from hotline.evidence import holds
 from hotline.evidence.audit import append_audit
 from hotline.store.tables import Case
 from hotline.store.types import utcnow
@@ -123,6 +126,8 @@ async def mark(
         case_id=case.id,
         details=details,
     )
+    if before is None:  # another reason holds the same objects: nothing to change there
+        holds.follow(session, outbox.queue, outbox.settings, case, "marked")
     await after_change(session, case, outbox)
     return True
 
@@ -159,4 +164,5 @@ async def lift(
             "flag": before.to_dict(),
         },
     )
+    holds.follow(session, outbox.queue, outbox.settings, case, "lifted")
     await after_change(session, case, outbox)

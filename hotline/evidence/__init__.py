@@ -7,7 +7,9 @@ checkpoints, their timestamps and copies kept elsewhere).
 (``backend``: the interface) keeps them: ``local`` (a directory, the embedded default)
 or ``s3`` (a bucket under Object Lock, COMPLIANCE mode). ``pending`` remembers seals
 in flight so an object stored without its recording is found after a crash;
-``versions`` holds verify's pure decisions about locks and extra versions.
+``versions`` holds verify's pure decisions about locks and extra versions; ``holds``
+says which objects a case preserved long-term must keep under a legal hold
+(``hotline.holds`` sets them).
 
 Art. 12 of the rule: records are evidence; once made, no unauthorised change. Nothing
 in this package overwrites or deletes a sealed file or an audit event.

@@ -141,8 +141,19 @@ class Backend(Protocol):
         ``prefix``."""
         ...
 
+    @property
+    def holds(self) -> bool:
+        """Legal holds can be set here (a bucket under Object Lock); ``False``: a
+        preserved case is kept by its flag in the database alone."""
+        ...
+
     def legal_hold(self, ref: ObjectRef, on: bool) -> bool:
         """Set or clear a legal hold; ``False`` where the storage has none to set."""
+        ...
+
+    def legal_hold_state(self, ref: ObjectRef) -> bool | None:
+        """Whether ``ref`` is under a legal hold; ``None`` where the storage has no
+        holds, or the object is missing."""
         ...
 
     def free_bytes(self) -> int | None:

@@ -288,6 +288,15 @@ class EvidenceStore:
         directory), so the caller can say the hold is kept in the database only."""
         return await asyncio.to_thread(self.backend.legal_hold, ref, on)
 
+    async def legal_hold_state(self, ref: ObjectRef) -> bool | None:
+        """Whether ``ref`` is under a legal hold now; ``None`` where the backend has no
+        holds, or the object is missing."""
+        return await asyncio.to_thread(self.backend.legal_hold_state, ref)
+
+    async def has_holds(self) -> bool:
+        """Whether the backend takes legal holds (S3 under Object Lock)."""
+        return await asyncio.to_thread(lambda: self.backend.holds)
+
     # --- reading ----------------------------------------------------------------------
 
     def reader(

@@ -34,6 +34,7 @@ _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 class LocalBackend:
     name = "local"
     keeps_versions = False
+    holds = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -141,6 +142,9 @@ class LocalBackend:
         if not self.exists(ref):
             raise EvidenceError(f"sealed recording {ref.key} is missing from {self.root}")
         return False
+
+    def legal_hold_state(self, ref: ObjectRef) -> bool | None:
+        return None
 
     def free_bytes(self) -> int | None:
         try:

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 COMPLIANCE = "COMPLIANCE"
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
+_NO_HOLD = {"NoSuchObjectLegalHold", *_NO_LOCK}
+"""What the store answers for an object that never had a legal hold."""
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"}
 
 
@@ -309,30 +311,55 @@ class S3Backend:
             raise
         return done.get("VersionId")
 
-    def legal_hold(self, ref: ObjectRef, on: bool) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+    @property
+    def holds(self) -> bool:
+        """A bucket under Object Lock takes legal holds; one without (allowed by
+        ``HOTLINE_EVIDENCE_ALLOW_UNLOCKED``) refuses them."""
+        if self._locked is None:
+            self.open()
+        return bool(self._locked)
 
+    def _version_args(self, ref: ObjectRef) -> dict[str, Any]:
         args: dict[str, Any] = {"Bucket": self.location.bucket, "Key": self._full(ref.key)}
         if ref.version is not None:
             args["VersionId"] = ref.version
+        return args
+
+    def legal_hold(self, ref: ObjectRef, on: bool) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self.holds:
+            return False
         try:
-            self.client.put_object_legal_hold(**args, LegalHold={"Status": "ON" if on else "OFF"})
+            self.client.put_object_legal_hold(
+                **self._version_args(ref), LegalHold={"Status": "ON" if on else "OFF"}
+            )
         except ClientError as exc:
             if error_code(exc) in _MISSING:
-                raise EvidenceError(
-                    f"sealed recording {ref} is missing from {self.location}"
-                ) from exc
+                raise self._missing(ref) from exc
             raise self._error(f"cannot set the legal hold of {ref}", exc) from exc
         except BotoCoreError as exc:
             raise self._error(f"cannot set the legal hold of {ref}", exc) from exc
         return True
 
-    def legal_hold_state(self, ref: ObjectRef) -> bool:
-        args: dict[str, Any] = {"Bucket": self.location.bucket, "Key": self._full(ref.key)}
-        if ref.version is not None:
-            args["VersionId"] = ref.version
-        status = self.client.get_object_legal_hold(**args).get("LegalHold", {}).get("Status")
-        return status == "ON"
+    def legal_hold_state(self, ref: ObjectRef) -> bool | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self.holds:
+            return None
+        try:
+            got = self.client.get_object_legal_hold(**self._version_args(ref))
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _MISSING:
+                return None
+            # An object that never had a hold: S3 says so with an error, not "OFF".
+            if code in _NO_HOLD:
+                return False
+            raise self._error(f"cannot read the legal hold of {ref}", exc) from exc
+        except BotoCoreError as exc:
+            raise self._error(f"cannot read the legal hold of {ref}", exc) from exc
+        return got.get("LegalHold", {}).get("Status") == "ON"
 
     # --- reading ----------------------------------------------------------------------
 

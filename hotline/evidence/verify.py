@@ -11,7 +11,10 @@ several at once (hashlib releases the GIL on large buffers; S3 reads wait on the
 network), streamed in 1 MiB blocks. Where the backend keeps versions (S3), each
 recording's own version is the one hashed; its lock must be COMPLIANCE until at least
 the recorded date; and the bucket's listing must hold no other version or delete
-marker of a recording's key.
+marker of a recording's key. Where the store takes legal holds, an object that a case
+preserved long-term uses must carry one, and one that no such case uses must not
+(``hotline.evidence.holds``); while a hold job of one of its cases has yet to run, a
+difference is a note, not a failure.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from hotline.evidence import holds
 from hotline.evidence.backend import ObjectRef, ObjectState, StoredVersion
 from hotline.evidence.chain_verify import (
     BrokenLink,
@@ -41,7 +45,7 @@ from hotline.evidence.keys import PublicKey
 from hotline.evidence.timestamps import Trust, check_timestamps
 from hotline.evidence.versions import classify, lock_problem
 from hotline.store.db import Database
-from hotline.store.tables import Recording
+from hotline.store.tables import Case, Recording
 
 _BATCH = 1000
 
@@ -58,11 +62,15 @@ class RecordingProblem:
     path: str
     problem: str
     """``changed`` (bytes differ from the sealed hash), ``missing``, ``unlocked`` (not
-    held in COMPLIANCE mode until the recorded date) or ``extra-version`` (the key has
-    a version or delete marker that no recording names)."""
+    held in COMPLIANCE mode until the recorded date), ``extra-version`` (the key has
+    a version or delete marker that no recording names), ``no-legal-hold`` (its case
+    is preserved long-term, its object has no legal hold) or ``stray-legal-hold`` (its
+    object has a legal hold that no preserved case needs)."""
     actual_sha256: str | None = None
     detail: str | None = None
-    """The version, and what is wrong with its lock or the extra version."""
+    """The version, and what is wrong with its lock, its hold or the extra version."""
+    case: str | None = None
+    """The number of the recording's case, where the problem is about it (holds)."""
 
     def describe(self) -> str:
         where = f"recording {self.recording_id}: {self.path}"
@@ -112,6 +120,8 @@ class VerifyReport:
     unclaimed: list[str] = field(default_factory=list)
     """Stored objects no recording names (an upload whose commit failed, reported at
     start as ``recording.orphaned``); not evidence of anything, so not a failure."""
+    recording_notes: list[str] = field(default_factory=list)
+    """Holds that differ from the flags while a hold job is still to run."""
     chain_head: tuple[int, str] | None = None
     checkpoints: Section = field(default_factory=lambda: Section("checkpoints"))
     timestamps: Section = field(default_factory=lambda: Section("timestamps"))
@@ -124,6 +134,7 @@ class VerifyReport:
             "recordings",
             checked=self.recordings_checked,
             failures=[p.describe() for p in self.recordings],
+            notes=list(self.recording_notes),
             figures={"bytes_hashed": self.bytes_hashed},
         )
         chain = Section("chain", checked=self.events_checked)
@@ -158,6 +169,7 @@ class VerifyReport:
                     "problem": p.problem,
                     "actual_sha256": p.actual_sha256,
                     "detail": p.detail,
+                    "case": p.case,
                 }
                 for p in self.recordings
             ],
@@ -206,23 +218,32 @@ async def verify_recordings(
     last_id = 0
     named: dict[str, set[str | None]] = {}
     holders: dict[str, list[Recording]] = {}
+    check_holds = await store.has_holds()
+    uses: dict[ObjectRef, list[holds.Use]] = {}
+    held: dict[ObjectRef, bool] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
         while True:
             async with db.session() as s:
-                batch = (
+                rows = (
                     await s.exec(
-                        select(Recording)
+                        select(Recording, Case.id, Case.number, Case.preservation_reason)
+                        .outerjoin(Case, col(Case.call_id) == col(Recording.call_id))
                         .where(col(Recording.id) > last_id)
                         .order_by(col(Recording.id))
                         .limit(_BATCH)
                     )
                 ).all()
-            if not batch:
+            if not rows:
                 break
+            batch = [row[0] for row in rows]
             last_id = batch[-1].id or last_id
-            for rec in batch:
+            for rec, case_id, number, reason in rows:
                 named.setdefault(rec.stored_path, set()).add(rec.object_version)
                 holders.setdefault(rec.stored_path, []).append(rec)
+                if check_holds:
+                    uses.setdefault(store.ref(rec), []).append(
+                        holds.Use(rec.id or 0, case_id, number, bool(reason))
+                    )
             futures = [loop.run_in_executor(pool, _check, store, rec) for rec in batch]
             for done in asyncio.as_completed(futures):
                 rec, state = await done
@@ -231,6 +252,8 @@ async def verify_recordings(
                 if progress is not None:
                     progress(state.size)
                 report.recordings.extend(_problems(store, rec, state))
+                if check_holds and state.sha256 is not None:
+                    held[store.ref(rec)] = state.legal_hold
         listing = classify(await loop.run_in_executor(pool, lambda: list(store.versions())), named)
         for key, extras in listing.extra.items():
             for entry in extras:
@@ -246,7 +269,56 @@ async def verify_recordings(
         report.unclaimed.extend(
             str(ObjectRef(e.key, e.version)) for e in listing.unclaimed if not e.delete_marker
         )
+    if check_holds:
+        await _check_holds(db, report, holders, uses, held)
     report.recordings.sort(key=lambda p: (p.recording_id, p.problem))
+
+
+async def _check_holds(
+    db: Database,
+    report: VerifyReport,
+    holders: dict[str, list[Recording]],
+    uses: dict[ObjectRef, list[holds.Use]],
+    held: dict[ObjectRef, bool],
+) -> None:
+    """Each object's legal hold against the flags of the cases that use it."""
+    async with db.session() as s:
+        pending = await holds.pending_cases(s)
+    by_id = {rec.id: rec for recs in holders.values() for rec in recs}
+    for ref, users in uses.items():
+        if ref not in held:  # missing: reported as such
+            continue
+        found = holds.mismatch(held[ref], users)
+        if found is None:
+            continue
+        problem, concerned = found
+        waiting = any(use.case_id in pending for use in users)
+        for use in concerned:
+            rec = by_id[use.recording_id]
+            case = use.case_number or "no case"
+            if problem == holds.NOT_HELD:
+                detail = f"version {ref.version}: no legal hold, but case {case} is preserved"
+            else:
+                detail = (
+                    f"version {ref.version}: a legal hold, but no case preserved long-term "
+                    f"uses it (case {case})"
+                )
+            if waiting:
+                report.recording_notes.append(
+                    f"recording {use.recording_id}: {rec.stored_path} {detail}; "
+                    "its legal hold job has yet to run"
+                )
+                continue
+            report.recordings.append(
+                RecordingProblem(
+                    use.recording_id,
+                    rec.sha256,
+                    rec.stored_path,
+                    problem,
+                    detail=detail,
+                    case=use.case_number,
+                )
+            )
 
 
 def _extra_detail(

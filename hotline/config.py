@@ -77,8 +77,9 @@ class Settings(BaseModel):
     """Address put in Contact and SDP (default: the listening address, or the route to
     each peer when listening on a wildcard)."""
     sip_notice: Path | None = None
-    """The recording notice played on answer (8 kHz mono 16-bit WAV); default
-    ``dialplan/sounds/hotline-recording-notice-zh.wav``."""
+    """The recording notice played on answer (8 kHz mono 16-bit WAV); default the
+    shipped ``hotline-recording-notice-zh.wav`` of ``dialplan/sounds/``, which an
+    installed package carries as ``hotline/sounds/``."""
     sip_rtp_ports: str = "10000-20000"
     """Media ports, ``LOW-HIGH``."""
     sip_rtp_timeout: float = Field(default=30.0, gt=0)

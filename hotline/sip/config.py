@@ -14,11 +14,22 @@ from hotline.errors import ConfigError, SIPProtocolError
 from hotline.rtp.session import Notice
 from hotline.sip.address import URI
 
-SOUNDS = Path(__file__).resolve().parents[2] / "dialplan" / "sounds"
+
+def _sounds() -> Path:
+    """Where the shipped prompts are: in the installed package (``hotline/sounds/``,
+    copied there from ``dialplan/sounds/`` when the package is built, see setup.py), or,
+    running from a source checkout or an editable install, ``dialplan/sounds/`` itself."""
+    here = Path(__file__).resolve().parents[1]
+    packaged = here / "sounds"
+    return packaged if packaged.is_dir() else here.parent / "dialplan" / "sounds"
+
+
+SOUNDS = _sounds()
 
 
 def default_notice(language: str = "zh") -> Path:
-    """The shipped prompt, ``dialplan/sounds/hotline-recording-notice-<language>.wav``."""
+    """The shipped prompt ``hotline-recording-notice-<language>.wav`` (the files of
+    ``dialplan/sounds/``)."""
     return SOUNDS / f"hotline-recording-notice-{language}.wav"
 
 

@@ -116,13 +116,20 @@ def test_the_image_runs_hotline_unprivileged_with_its_model_and_no_compiler(
         "run", "--rm", "--network", "host", "--entrypoint", "sh", images.hotline, "-c",
         "id -u; id -g; stat -c %u:%a /var/lib/hotline; python --version;"
         " echo compilers: $(command -v gcc cc c++ make);"
-        " sha256sum /opt/hotline/models/whisper-base-ct2/model.bin",
+        " sha256sum /opt/hotline/models/whisper-base-ct2/model.bin;"
+        " python -c 'from hotline.sip.config import default_notice as n; print(n())';"
+        " sha256sum /opt/hotline/sounds/hotline-recording-notice-en.wav",
     )  # fmt: skip
-    uid, gid, data_dir, python, compiler, model = probe.stdout.splitlines()
+    uid, gid, data_dir, python, compiler, model, notice, english = probe.stdout.splitlines()
     assert (uid, gid, data_dir) == (str(HOTLINE_UID), str(HOTLINE_UID), f"{HOTLINE_UID}:750")
     assert python.startswith("Python 3.11.")
     assert compiler == "compilers:"
     assert model.split()[0] == BASE_SHA256  # joined at build time, not at the first start
+    # The package plays its own notice: no setting points it to a copy.
+    assert not [e for e in config["Env"] if e.startswith("HOTLINE_SIP_NOTICE=")]
+    assert notice.startswith("/opt/hotline/venv/lib/python3.11/site-packages/hotline/sounds/")
+    shipped = REPO / "dialplan" / "sounds" / "hotline-recording-notice-en.wav"
+    assert english.split()[0] == hashlib.sha256(shipped.read_bytes()).hexdigest()
 
     size = int(found["Size"])
     with capsys.disabled():

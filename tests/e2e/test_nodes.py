@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import fresh_pg_database, hotline_command
 from tests.e2e.conftest import free_port, hotline
+from tests.support.ami_captures import PBX_MONITOR
 from tests.support.ami_simulator import AMISimulator
 from tests.support.seaweed import Seaweed
 
@@ -115,6 +116,8 @@ async def test_two_nodes_one_pbx_leader_killed_mid_call(
         **seaweed.env(bucket),
         "HOTLINE_DATABASE_URL": pg,
         "HOTLINE_ASTERISK_RECORDINGS": str(recordings),
+        # The simulated PBX's own name for that directory (its events say so).
+        "HOTLINE_ASTERISK_RECORDINGS_PBX_PATH": PBX_MONITOR,
         "HOTLINE_AMI_MIXMONITOR_GRACE": "8",
         "HOTLINE_LEADER_LEASE_SECONDS": str(LEASE),
         "HOTLINE_JOB_POLL_SECONDS": "5",

@@ -17,8 +17,8 @@ from hotline.evidence.keys import InstallationKey
 from hotline.evidence.verify import VerifyReport, verify
 from hotline.service import Hotline
 from hotline.store.tables import AuditEvent
-from tests.integration.evidence.conftest import Rig
 from tests.support.chain_attacks import cut_after, rewrite
+from tests.support.rig import Rig
 from tests.support.waiting import until
 
 

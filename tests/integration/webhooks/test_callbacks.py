@@ -15,8 +15,8 @@ from standardwebhooks.webhooks import Webhook
 
 from hotline.store.tables import AuditEvent, Case
 from hotline.web.app import make_app
-from tests.integration.webhooks.conftest import Rig
 from tests.support.fixtures import MIXMONITOR_SAMPLE
+from tests.support.rig import Rig
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from hotline.store.tables import AuditEvent, Case
 from hotline.web.app import make_app
 from hotline.webhooks.dispatch import replay
 from hotline.webhooks.outbox import EventType
-from tests.integration.webhooks.conftest import Rig
 from tests.support import speech
 from tests.support.fixtures import MIXMONITOR_SAMPLE
+from tests.support.rig import Rig
 
 
 async def _ingest(rig: Rig, tmp_path: Path, name: str = "call.wav") -> Case:

@@ -1,7 +1,9 @@
 """The ``hotline`` command.
 
 Exit codes: 0 ok, 1 a check failed (or the service could not do its work), 2 bad usage
-or input, with a one-line reason on stderr and no traceback.
+or input, or a setting the service cannot start on (a port taken, a data directory it
+cannot write, a database that does not answer), with a one-line reason on stderr and no
+traceback. argparse's own usage errors print the usage line before theirs.
 """
 
 from __future__ import annotations
@@ -162,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_USAGE)
     except (EvidenceError, HotlineError) as exc:
         return _fail(exc, EXIT_CHECK)
+    except OSError as exc:  # a path the system refused: say which, and which setting
+        return _fail(settings.describe_os_error(exc), EXIT_CHECK)
 
 
 def _exit_past_busy_threads(code: int) -> None:
@@ -175,7 +179,7 @@ def _exit_past_busy_threads(code: int) -> None:
         os._exit(code)
 
 
-def _fail(exc: BaseException, code: int) -> int:
+def _fail(exc: BaseException | str, code: int) -> int:
     print(f"hotline: error: {exc}", file=sys.stderr)
     return code
 

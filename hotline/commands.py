@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from sqlmodel import col, select
 from hotline.cases import case_json, get_case, list_cases, load_views
 from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
-from hotline.errors import HotlineError, RecordingRejected
+from hotline.errors import HotlineError, RecordingRejected, StartupError
 from hotline.intake import TRANSCRIBE, IngestResult
 from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
@@ -304,6 +305,23 @@ async def _doctor_checkpoints(core: Hotline, line: Callable[[bool, str, str], No
         line(False, "timestamps", str(exc))
 
 
+def _data_dir_problem(settings: Settings) -> str | None:
+    """Why the data directory cannot be used (made if missing, then written), or None."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return settings.describe_os_error(exc)
+    try:
+        with tempfile.TemporaryFile(dir=settings.data_dir):
+            pass
+    except OSError as exc:
+        return (
+            f"HOTLINE_DATA_DIR: {settings.data_dir}: cannot write there "
+            f"({exc.strerror or exc}); choose a directory this user can write"
+        )
+    return None
+
+
 async def doctor(settings: Settings) -> int:
     """Check what the service needs; one line each; exit 1 if any fails."""
     failures = 0
@@ -313,7 +331,14 @@ async def doctor(settings: Settings) -> int:
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'}  {what:<16} {detail}")
 
-    core = Hotline(settings)
+    problem = _data_dir_problem(settings)
+    line(problem is None, "data directory", problem or str(settings.data_dir.resolve()))
+    try:
+        core = Hotline(settings)
+    except StartupError as exc:
+        if problem is None:
+            line(False, "database", str(exc))
+        return EXIT_CHECK
     try:
         current, head = await core.db.current_revision(), core.db.head_revision()
         if current == head:
@@ -338,6 +363,8 @@ async def doctor(settings: Settings) -> int:
         line(True, "public key", f"{der} (DER, base64: keep it beside the fingerprint)")
     except HotlineError as exc:
         line(False, "signing key", str(exc))
+    except OSError as exc:
+        line(False, "signing key", settings.describe_os_error(exc))
     await _doctor_checkpoints(core, line)
     try:
         model = await core.transcription.model()

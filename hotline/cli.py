@@ -113,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("delivery_ids", nargs="*", type=int, metavar="DELIVERY_ID")
     replay.add_argument("--all-dead", action="store_true", help="every dead delivery")
 
+    jobs = sub.add_parser("jobs", help="the job queue")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    retry = jobs_sub.add_parser("retry", help="queue failed jobs again, with fresh attempts")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("job_ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("--failed", action="store_true", help="every failed job")
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
@@ -232,6 +239,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands_archive.run(settings, args, actor=actor)
         case "db":
             return await commands.db(settings, args.db_command)
+        case "jobs":
+            return await commands.jobs_retry(settings, None if args.failed else args.job_ids)
         case "doctor":
             return await commands.doctor(settings)
         case "copies":

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from hotline.cases import case_json, get_case, list_cases, load_views
 from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
-from hotline.errors import HotlineError, RecordingRejected, StartupError
+from hotline.errors import HotlineError, InputError, RecordingRejected, StartupError
 from hotline.intake import TRANSCRIBE, IngestResult
 from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
@@ -266,6 +266,33 @@ async def db(settings: Settings, action: str) -> int:
             current, head = await core.db.current_revision(), core.db.head_revision()
             print(f"database at revision {current or 'none'}; this hotline needs {head}")
             return EXIT_OK if current == head else EXIT_CHECK
+    finally:
+        await core.close()
+    return EXIT_OK
+
+
+async def jobs_retry(settings: Settings, job_ids: list[int] | None) -> int:
+    """``hotline jobs retry ID…|--failed``: failed jobs run again with fresh attempts.
+    An id that is no job, or a job that has not failed, is bad input: nothing changes."""
+    core = Hotline(settings)
+    await core.open()
+    try:
+        async with core.db.session() as s:
+            query = select(Job).where(col(Job.status) == JobStatus.FAILED)
+            if job_ids is not None:
+                query = select(Job).where(col(Job.id).in_(job_ids))
+            found = {job.id or 0: job for job in (await s.exec(query.order_by(col(Job.id)))).all()}
+        for job_id in job_ids or ():
+            job = found.get(job_id)
+            if job is None:
+                raise InputError(f"there is no job {job_id}")
+            if job.status != JobStatus.FAILED:
+                raise InputError(f"job {job_id} is {job.status}, not failed: nothing to retry")
+        retried = await core.queue.retry_failed(list(found))
+        for job in found.values():
+            case = f", case {job.case_id}" if job.case_id is not None else ""
+            print(f"job {job.id} ({job.kind}{case}) queued again; it had failed: {job.last_error}")
+        print(f"{retried} job{'s' if retried != 1 else ''} queued again")
     finally:
         await core.close()
     return EXIT_OK

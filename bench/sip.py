@@ -1,6 +1,7 @@
 """The built-in SIP line under load: concurrent recorded calls from sipp.
 
     .venv/bin/python bench/sip.py [--calls 50 100 200] [--seconds 20] [--codec PCMU]
+                                  [--sync both|on|off]
 
 For each level, sipp (``rtp_stream``, 20 ms G.711 packets) opens that many calls
 at once, each playing ``--seconds`` of speech, while the line runs in this process.
@@ -10,6 +11,11 @@ a packet that arrived could be processed: a 5 ms probe timer's overshoot), how b
 the whole machine was (sipp, run at nice 10, shares the two cores), and after
 hang-up the packets lost as the jitter buffers counted them, and whether every call
 was recorded in full. Target: >= 200 calls, no loss, no lag above 60 ms, on 2 cores.
+
+``--sync both`` (the default) runs each level twice, in the same run: with each block of
+every recording brought to the disk as it is written (the line's default, one
+``syncfs`` pass for all calls) and with the disk synced only at hang-up; for the first it
+prints the sync passes a second and how long they took (on their own thread).
 
 pyVoIP 1.6.8, if installed, is not driven here (it works only registered to a
 registrar); the figures measured for the issue are printed beside ours for reference.
@@ -68,7 +74,9 @@ async def lag_probe(samples: list[float], stop: asyncio.Event) -> None:
         samples.append(loop.time() - start - 0.005)
 
 
-async def level(calls: int, seconds: float, codec: str, work: Path, raw: Path) -> dict[str, float]:
+async def level(
+    calls: int, seconds: float, codec: str, work: Path, raw: Path, sync: bool
+) -> dict[str, float]:
     facts: list[CallFact] = []
     all_answered, all_ended = asyncio.Event(), asyncio.Event()
 
@@ -84,7 +92,8 @@ async def level(calls: int, seconds: float, codec: str, work: Path, raw: Path) -
             all_ended.set()
 
     config = SIPConfig(
-        recordings_dir=work / f"rec-{calls}",
+        recordings_dir=work / f"rec-{calls}-{'sync' if sync else 'nosync'}",
+        sync_blocks=sync,
         port=0,
         rtp_port_range=None,
         ring_seconds=0.0,
@@ -121,10 +130,14 @@ async def level(calls: int, seconds: float, codec: str, work: Path, raw: Path) -
     stop = asyncio.Event()
     probe = asyncio.create_task(lag_probe(lags, stop))
     cpu0, t0, busy0 = cpu_seconds(), time.monotonic(), machine_busy()
+    disk = line.disk
+    passes0, synced0 = (disk.passes, disk.seconds) if disk else (0, 0.0)
     window = max(2.0, seconds - ramp - 2.0)  # ends before the first call does
     await asyncio.sleep(window)
     cpu1, t1, busy1 = cpu_seconds(), time.monotonic(), machine_busy()
     plateau_rss = rss_kib()
+    passes1, synced1 = (disk.passes, disk.seconds) if disk else (0, 0.0)
+    longest = disk.longest if disk else 0.0
     stop.set()
     await probe
     run = await sipp
@@ -140,8 +153,13 @@ async def level(calls: int, seconds: float, codec: str, work: Path, raw: Path) -
             if abs(wav.getnframes() / 8000 - (fact.expected_duration or 0)) < 0.1:
                 full += 1
     cores = (cpu1 - cpu0) / (t1 - t0)
+    passes = passes1 - passes0
     return {
         "calls": calls,
+        "sync": float(sync),
+        "sync_passes_per_s": passes / (t1 - t0),
+        "sync_pass_ms": 1000 * (synced1 - synced0) / passes if passes else 0.0,
+        "sync_longest_ms": 1000 * longest,
         "recorded": len(finished),
         "full": full,
         "sipp_ok": float(run.returncode == 0),
@@ -162,6 +180,12 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--codec", default="PCMU", choices=["PCMU", "PCMA"])
+    parser.add_argument(
+        "--sync",
+        default="both",
+        choices=["both", "on", "off"],
+        help="each block synced to the disk as written (on), only at hang-up (off), or both",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
         work = Path(tmp)
@@ -177,17 +201,27 @@ async def main() -> None:
         print(f"SIP line, {os.cpu_count()} cores, {args.codec}, {args.seconds:g} s calls")
         print(
             f"{'calls':>6} {'recorded':>9} {'in full':>8} {'CPU cores':>10} {'CPU/call':>9} "
-            f"{'RSS/call':>10} {'lost':>6} {'lag max':>8} {'lag p99':>8} {'machine':>8}"
+            f"{'RSS/call':>10} {'lost':>6} {'lag max':>8} {'lag p99':>8} {'machine':>8} "
+            f"{'block sync':>11}"
         )
+        modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.sync]
         for calls in args.calls:
-            r = await level(calls, args.seconds, args.codec, work, raw)
-            print(
-                f"{calls:>6} {r['recorded']:>9.0f} {r['full']:>8.0f} {r['cores']:>10.3f} "
-                f"{r['cpu_per_call_pct']:>8.2f}% {r['rss_per_call_kib']:>7.0f} KiB "
-                f"{r['lost']:>6.0f} "
-                f"{r['lag_max_ms']:>6.1f}ms {r['lag_p99_ms']:>6.1f}ms {r['machine_pct']:>7.0f}%"
-                + ("" if r["sipp_ok"] else "  (sipp reported failed calls)")
-            )
+            for sync in modes:
+                r = await level(calls, args.seconds, args.codec, work, raw, sync)
+                synced = (
+                    f"{r['sync_passes_per_s']:.1f}/s, {r['sync_pass_ms']:.0f} ms "
+                    f"(max {r['sync_longest_ms']:.0f})"
+                    if sync
+                    else "off"
+                )
+                print(
+                    f"{calls:>6} {r['recorded']:>9.0f} {r['full']:>8.0f} {r['cores']:>10.3f} "
+                    f"{r['cpu_per_call_pct']:>8.2f}% {r['rss_per_call_kib']:>7.0f} KiB "
+                    f"{r['lost']:>6.0f} "
+                    f"{r['lag_max_ms']:>6.1f}ms {r['lag_p99_ms']:>6.1f}ms "
+                    f"{r['machine_pct']:>7.0f}% {synced}"
+                    + ("" if r["sipp_ok"] else "  (sipp reported failed calls)")
+                )
         if importlib.util.find_spec("pyVoIP") is not None:
             print("pyVoIP is installed but not driven by this bench; reference:", PYVOIP_ISSUE)
         else:

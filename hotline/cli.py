@@ -1,7 +1,9 @@
 """The ``hotline`` command.
 
 Exit codes: 0 ok, 1 a check failed (or the service could not do its work), 2 bad usage
-or input, with a one-line reason on stderr and no traceback.
+or input, or a setting the service cannot start on (a port taken, a data directory it
+cannot write, a database that does not answer), with a one-line reason on stderr and no
+traceback. argparse's own usage errors print the usage line before theirs.
 """
 
 from __future__ import annotations
@@ -111,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("delivery_ids", nargs="*", type=int, metavar="DELIVERY_ID")
     replay.add_argument("--all-dead", action="store_true", help="every dead delivery")
 
+    jobs = sub.add_parser("jobs", help="the job queue")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    retry = jobs_sub.add_parser("retry", help="queue failed jobs again, with fresh attempts")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("job_ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("--failed", action="store_true", help="every failed job")
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
@@ -162,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_USAGE)
     except (EvidenceError, HotlineError) as exc:
         return _fail(exc, EXIT_CHECK)
+    except OSError as exc:  # a path the system refused: say which, and which setting
+        return _fail(settings.describe_os_error(exc), EXIT_CHECK)
 
 
 def _exit_past_busy_threads(code: int) -> None:
@@ -175,7 +186,7 @@ def _exit_past_busy_threads(code: int) -> None:
         os._exit(code)
 
 
-def _fail(exc: BaseException, code: int) -> int:
+def _fail(exc: BaseException | str, code: int) -> int:
     print(f"hotline: error: {exc}", file=sys.stderr)
     return code
 
@@ -228,6 +239,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands_archive.run(settings, args, actor=actor)
         case "db":
             return await commands.db(settings, args.db_command)
+        case "jobs":
+            return await commands.jobs_retry(settings, None if args.failed else args.job_ids)
         case "doctor":
             return await commands.doctor(settings)
         case "copies":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from sqlmodel import col, select
 from hotline.cases import case_json, get_case, list_cases, load_views
 from hotline.checkpointing import latest_checkpoint
 from hotline.config import Settings
-from hotline.errors import HotlineError, RecordingRejected
+from hotline.errors import HotlineError, InputError, RecordingRejected, StartupError
 from hotline.intake import TRANSCRIBE, IngestResult
 from hotline.pbx_checks import recordings_checks
 from hotline.service import Hotline
@@ -270,6 +271,33 @@ async def db(settings: Settings, action: str) -> int:
     return EXIT_OK
 
 
+async def jobs_retry(settings: Settings, job_ids: list[int] | None) -> int:
+    """``hotline jobs retry ID…|--failed``: failed jobs run again with fresh attempts.
+    An id that is no job, or a job that has not failed, is bad input: nothing changes."""
+    core = Hotline(settings)
+    await core.open()
+    try:
+        async with core.db.session() as s:
+            query = select(Job).where(col(Job.status) == JobStatus.FAILED)
+            if job_ids is not None:
+                query = select(Job).where(col(Job.id).in_(job_ids))
+            found = {job.id or 0: job for job in (await s.exec(query.order_by(col(Job.id)))).all()}
+        for job_id in job_ids or ():
+            job = found.get(job_id)
+            if job is None:
+                raise InputError(f"there is no job {job_id}")
+            if job.status != JobStatus.FAILED:
+                raise InputError(f"job {job_id} is {job.status}, not failed: nothing to retry")
+        retried = await core.queue.retry_failed(list(found))
+        for job in found.values():
+            case = f", case {job.case_id}" if job.case_id is not None else ""
+            print(f"job {job.id} ({job.kind}{case}) queued again; it had failed: {job.last_error}")
+        print(f"{retried} job{'s' if retried != 1 else ''} queued again")
+    finally:
+        await core.close()
+    return EXIT_OK
+
+
 async def _doctor_checkpoints(core: Hotline, line: Callable[[bool, str, str], None]) -> None:
     """How the audit chain is signed, and whether the timestamp authority answers."""
     settings = core.settings
@@ -304,6 +332,23 @@ async def _doctor_checkpoints(core: Hotline, line: Callable[[bool, str, str], No
         line(False, "timestamps", str(exc))
 
 
+def _data_dir_problem(settings: Settings) -> str | None:
+    """Why the data directory cannot be used (made if missing, then written), or None."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return settings.describe_os_error(exc)
+    try:
+        with tempfile.TemporaryFile(dir=settings.data_dir):
+            pass
+    except OSError as exc:
+        return (
+            f"HOTLINE_DATA_DIR: {settings.data_dir}: cannot write there "
+            f"({exc.strerror or exc}); choose a directory this user can write"
+        )
+    return None
+
+
 async def doctor(settings: Settings) -> int:
     """Check what the service needs; one line each; exit 1 if any fails."""
     failures = 0
@@ -313,7 +358,14 @@ async def doctor(settings: Settings) -> int:
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'}  {what:<16} {detail}")
 
-    core = Hotline(settings)
+    problem = _data_dir_problem(settings)
+    line(problem is None, "data directory", problem or str(settings.data_dir.resolve()))
+    try:
+        core = Hotline(settings)
+    except StartupError as exc:
+        if problem is None:
+            line(False, "database", str(exc))
+        return EXIT_CHECK
     try:
         current, head = await core.db.current_revision(), core.db.head_revision()
         if current == head:
@@ -338,6 +390,8 @@ async def doctor(settings: Settings) -> int:
         line(True, "public key", f"{der} (DER, base64: keep it beside the fingerprint)")
     except HotlineError as exc:
         line(False, "signing key", str(exc))
+    except OSError as exc:
+        line(False, "signing key", settings.describe_os_error(exc))
     await _doctor_checkpoints(core, line)
     try:
         model = await core.transcription.model()

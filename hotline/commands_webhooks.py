@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+import aiohttp
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -135,7 +136,7 @@ async def _test(core: Hotline, endpoint_id: int) -> int:
     )
     try:
         status = await core.delivery.post(endpoint.url, endpoint.secret, msg_id, body)
-    except Exception as exc:
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         print(f"{endpoint.url}: no answer ({type(exc).__name__}: {exc})")
         return EXIT_CHECK
     print(f"{endpoint.url}: HTTP {status} for {msg_id}")

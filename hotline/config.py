@@ -394,6 +394,42 @@ class Settings(BaseModel):
     def tz(self) -> tzinfo:
         return ZoneInfo(self.timezone)
 
+    def setting_of_path(self, path: str | os.PathLike[str]) -> str | None:
+        """The setting that names ``path``, or a directory above or below it: which
+        variable to change when the system refuses that path."""
+        target = Path(os.path.abspath(path))
+        named: list[tuple[str, Path | None]] = [
+            ("HOTLINE_SIP_NOTICE", self.sip_notice),
+            ("HOTLINE_ASTERISK_RECORDINGS", self.asterisk_recordings),
+            ("HOTLINE_SIGNING_KEY", self.signing_key),
+            ("HOTLINE_TSA_CERT", self.tsa_cert),
+            ("HOTLINE_DATA_DIR", self.data_dir),
+        ]
+        for name, value in named:
+            if value is None:
+                continue
+            mine = Path(os.path.abspath(value))
+            if target == mine or mine in target.parents or target in mine.parents:
+                return name
+        return None
+
+    def describe_os_error(self, exc: OSError) -> str:
+        """One line for an ``OSError`` the system raised on a path or an address: the
+        path, what the system said, and the setting that names it."""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        if isinstance(exc, FileExistsError) and not os.path.isdir(exc.filename):
+            reason = "is a file, not a directory"
+        if exc.filename is None:
+            return reason
+        setting = self.setting_of_path(exc.filename)
+        where = f"{setting}: " if setting else ""
+        hint = (
+            " (choose a directory this user can create and write, or fix its permissions)"
+            if setting == "HOTLINE_DATA_DIR"
+            else ""
+        )
+        return f"{where}{exc.filename}: {reason}{hint}"
+
 
 def _env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()

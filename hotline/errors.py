@@ -2,6 +2,8 @@
 
     HotlineError
      ├── ConfigError          a setting is missing or malformed
+ │    └── StartupError         a setting names what cannot be used: a port taken, a
+ │                             directory not writable, a database that does not answer
      ├── InputError           a user's input (a file, an argument) cannot be used
      │    └── RecordingRejected   the file is not a usable recording
      ├── StorageError         the database or the evidence store failed
@@ -34,6 +36,12 @@ class HotlineError(Exception):
 
 class ConfigError(HotlineError):
     """A setting is missing or malformed; the message names the setting."""
+
+
+class StartupError(ConfigError):
+    """The service cannot start on what a setting names: its port is taken, its
+    directory cannot be written, its database does not answer. The message names the
+    setting; the CLI exits 2."""
 
 
 class InputError(HotlineError):

@@ -26,7 +26,14 @@ from hotline.cluster.lease import Lease
 from hotline.cluster.relay import LiveRelay
 from hotline.config import Settings
 from hotline.custody.issue import CopyMaker
-from hotline.errors import RecordingRejected
+from hotline.errors import (
+    HotlineError,
+    NotMigrated,
+    RecordingRejected,
+    SIPError,
+    StartupError,
+    StorageError,
+)
 from hotline.evidence.audit import append_audit
 from hotline.evidence.files import EvidenceStore
 from hotline.evidence.holds import LEGAL_HOLD
@@ -54,8 +61,11 @@ class Hotline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.db_url)
-        self.store = EvidenceStore.from_settings(settings, PendingSeals(self.db))
+        try:
+            self.db = Database(settings.db_url)
+            self.store = EvidenceStore.from_settings(settings, PendingSeals(self.db))
+        except OSError as exc:  # the data directory cannot be made or written
+            raise StartupError(settings.describe_os_error(exc)) from exc
         self.queue = JobQueue(
             self.db,
             QueueConfig(
@@ -124,10 +134,25 @@ class Hotline:
 
     async def open(self, *, migrate: bool | None = None) -> None:
         """Check the schema (migrating the embedded SQLite by itself) and the store."""
-        await self.store.open()
-        _ = self.key
-        allowed = self.settings.embedded_database if migrate is None else migrate
-        await self.db.ensure_schema(migrate=allowed)
+        settings = self.settings
+        try:
+            await self.store.open()
+            _ = self.key
+        except (OSError, HotlineError) as exc:
+            # The evidence store and the key wrap the system's refusal in their own words;
+            # at start, what matters is which path and which setting to change.
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            if not isinstance(cause, OSError):
+                raise
+            raise StartupError(settings.describe_os_error(cause)) from exc
+        allowed = settings.embedded_database if migrate is None else migrate
+        try:
+            await self.db.ensure_schema(migrate=allowed)
+        except NotMigrated:
+            raise
+        except StorageError as exc:  # the database does not answer, or cannot be opened
+            where = "HOTLINE_DATA_DIR" if settings.embedded_database else "HOTLINE_DATABASE_URL"
+            raise StartupError(f"{where} ({_redact(self.db.url)}): {exc}") from exc
         await sync_from_settings(self.db, self.settings)
         for orphan in await self.store.reconcile():
             await self.intake.record_incident(
@@ -254,8 +279,21 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
 
     from hotline.web.app import make_app
 
-    core = Hotline(settings)
-    await core.open()
+    # The web port first: a port that is taken stops the start before anything is made
+    # (a first start's administrator password would be printed for nothing).
+    try:
+        sock = socket.create_server((settings.http_host, settings.http_port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise StartupError(
+            f"HOTLINE_HTTP: cannot listen on {settings.http} ({reason}); choose another address"
+        ) from exc
+    try:
+        core = Hotline(settings)
+        await core.open()
+    except BaseException:
+        sock.close()
+        raise
     worker = core.worker()
     ticker = core.checkpoint_ticker()
     core.sources = core.call_sources()
@@ -263,14 +301,19 @@ async def serve(settings: Settings, ready: Callable[[str], Awaitable[None]] | No
     runner = web.AppRunner(make_app(core), handle_signals=False, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        site = web.SockSite(runner, sock)
         await site.start()
         if core.relay is not None:
             await core.relay.start()
         await worker.start()
         await ticker.start()
         for source in core.sources:
-            await source.start()
+            try:
+                await source.start()
+            except SIPError as exc:  # its port is taken, or its address not ours
+                raise StartupError(str(exc)) from exc
+            except OSError as exc:
+                raise StartupError(settings.describe_os_error(exc)) from exc
             log.info("call source %s started", source.name)
         url = f"http://{settings.http}"
         log.info("hotline serving on %s (database %s)", url, _redact(settings.db_url))

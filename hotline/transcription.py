@@ -162,10 +162,11 @@ class TranscriptionService:
                 audio = await files.enter_async_context(self._file(rec))
             try:
                 result = await in_daemon_thread(model.transcribe, audio, language=language)
-            except transcriber.ModelNotFound as exc:
-                raise TranscriptionError(str(exc)) from exc
-            except transcriber.TranscriptionError as exc:
+            except transcriber.AudioError as exc:
                 raise UnusableAudio(str(exc)) from exc
+            # Anything else (the model ran out of memory, CTranslate2 failed, a model
+            # file is damaged) is not the recording's fault: it propagates as it is, the
+            # queue retries it with its backoff and the worker logs its traceback.
         self.seconds_transcribed += result.duration
         log.info(
             "transcribed recording %s (%.1f s of audio) in %.1f s",

@@ -164,9 +164,17 @@ class Worker:
             await handler(job, lease)
         except asyncio.CancelledError:
             # Shutdown past the grace period: give the job back, don't lose it.
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.shield(self.queue.release(job, self.worker_id))
-            log.warning("job %s handed back unfinished at shutdown", job.id, extra=extra)
+            except Exception:  # the database is gone too: the lease runs out instead
+                log.exception(
+                    "job %s could not be handed back at shutdown; another worker takes it "
+                    "when its lease expires",
+                    job.id,
+                    extra=extra,
+                )
+            else:
+                log.warning("job %s handed back unfinished at shutdown", job.id, extra=extra)
             raise
         except LeaseLost:
             log.warning("job %s: lease lost; another worker owns it now", job.id, extra=extra)

@@ -15,13 +15,14 @@ formats (``formats``). This package imports nothing from ``hotline``.
 from __future__ import annotations
 
 from transcriber.engine import Transcriber, load, with_options
-from transcriber.errors import AudioError, ModelNotFound, TranscriptionError
+from transcriber.errors import AudioError, ModelFailed, ModelNotFound, TranscriptionError
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
 
 __all__ = [
     "AudioError",
     "Dropped",
+    "ModelFailed",
     "ModelNotFound",
     "Options",
     "Segment",

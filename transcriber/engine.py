@@ -22,7 +22,7 @@ import numpy as np
 from transcriber import guards, models
 from transcriber.audio import SAMPLE_RATE, Audio, AudioInput, load_audio
 from transcriber.backends import Backend, RawSegment, Request
-from transcriber.errors import TranscriptionError
+from transcriber.errors import ModelFailed, TranscriptionError
 from transcriber.merge import merge_by_time
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
@@ -100,9 +100,9 @@ class Transcriber:
                     raw = self._backend.decode(track.channels[0], request)
                 except TranscriptionError:
                     raise
-                except Exception as exc:  # a model failure must not look like a crash
-                    raise TranscriptionError(
-                        f"{track.source}: transcription failed: {exc}"
+                except Exception as exc:  # the audio decoded: the model itself failed
+                    raise ModelFailed(
+                        f"{track.source}: the model failed: {type(exc).__name__}: {exc}"
                     ) from exc
                 good, bad = self._clean(raw, track.channels[0], speaker, lang, request, words)
                 kept.append(good)
@@ -158,7 +158,7 @@ class Transcriber:
         try:
             probs = self._backend.language_probabilities(mix, vad=self.options.vad)
         except Exception as exc:
-            raise TranscriptionError(f"language detection failed: {exc}") from exc
+            raise ModelFailed(f"language detection failed: {type(exc).__name__}: {exc}") from exc
         allowed = self.options.languages or tuple(probs)
         candidates = {code: probs.get(code, 0.0) for code in allowed}
         best = max(candidates, key=lambda code: candidates[code])

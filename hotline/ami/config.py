@@ -9,7 +9,7 @@ other field has a default that suits a PBX on the same site.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -160,10 +160,6 @@ class AMIConfig:
             return cls(**settings)
         except TypeError as exc:
             raise ConfigError(f"AMI settings: {exc}") from None
-
-    def with_changes(self, **changes: Any) -> AMIConfig:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
 
     @property
     def address(self) -> str:

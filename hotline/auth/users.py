@@ -125,14 +125,6 @@ async def add_user(
     return NewPassword(user, password if chosen else None)
 
 
-async def get_user(db: Database, username: str) -> User:
-    async with db.session() as s:
-        user = (await s.exec(select(User).where(col(User.username) == username))).first()
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    return user
-
-
 async def list_users(db: Database) -> list[User]:
     async with db.session() as s:
         return list((await s.exec(select(User).order_by(col(User.username)))).all())

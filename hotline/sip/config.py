@@ -72,6 +72,10 @@ class SIPConfig:
     user_agent: str = f"hotline/{__version__}"
     shutdown_grace: float = 5.0
     """How long ``stop()`` waits for BYE answers and fact delivery."""
+    sync_blocks: bool = True
+    """Bring each half-second block of a recording to the disk as it is written (a power
+    cut loses at most the last 1.5 s); ``False`` syncs only at the end of the call
+    (``bench/sip.py`` measures both)."""
 
     def __post_init__(self) -> None:
         bad = set(self.transports) - {"udp", "tcp"}

@@ -30,7 +30,7 @@ from hotline.calls import (
 )
 from hotline.courier import FactCourier
 from hotline.errors import SIPProtocolError
-from hotline.rtp.recording import RATE, CallRecorder
+from hotline.rtp.recording import RATE, CallRecorder, DiskSync
 from hotline.rtp.session import MediaSession, Notice, open_media
 from hotline.sip import events as ev
 from hotline.sip import sdp
@@ -75,6 +75,7 @@ class SIPLine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._services: list[asyncio.Task[None]] = []
         self._claims = Claims()
+        self._disk: DiskSync | None = None
         self._courier = FactCourier(sink, stored=self._claims.stored, lost=self._claims.lost)
         self._timer: asyncio.TimerHandle | None = None
         self._running = False
@@ -90,6 +91,8 @@ class SIPLine:
             return
         self._notice = load_notice(self.config.notice_path)
         self.config.recordings_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.sync_blocks and self._disk is None:
+            self._disk = DiskSync(self.config.recordings_dir)
         for leftover in await asyncio.to_thread(leftovers, self.config.recordings_dir):
             self._recovered(leftover)
         self._agent = UserAgent(
@@ -123,6 +126,8 @@ class SIPLine:
         self._courier.closing = True
         self._running = False
         if not was_running:
+            if self._disk is not None:
+                self._disk.stop()
             return
         for call in list(self._calls.values()):
             self._hangup(call, "service stopping")
@@ -139,6 +144,13 @@ class SIPLine:
         if self._timer is not None:
             self._timer.cancel()
         self._net.close()
+        if self._disk is not None:
+            await asyncio.to_thread(self._disk.stop)
+
+    @property
+    def disk(self) -> DiskSync | None:
+        """What brings the recordings' blocks to the disk (``None``: ``sync_blocks`` off)."""
+        return self._disk
 
     @property
     def status(self) -> SIPLineStatus:
@@ -386,7 +398,7 @@ class SIPLine:
         claim = Claim(call.call_id, call.caller, call.callee, call.answered_at.isoformat())
         claim_path = write_claim(path, claim)  # these raise OSError before we answer
         try:
-            recorder = CallRecorder(path)
+            recorder = CallRecorder(path, disk=self._disk)
         except OSError:
             drop_claim(claim_path)
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -152,8 +153,9 @@ class Transports:
             except OSError as exc:
                 self.close()
                 if wanted != 0:
+                    reason = os.strerror(exc.errno) if exc.errno else str(exc)
                     raise SIPError(
-                        f"HOTLINE_SIP: cannot listen on {host}:{wanted} ({exc.strerror or exc}); "
+                        f"HOTLINE_SIP: cannot listen on {host}:{wanted} ({reason}); "
                         "choose another address, or set HOTLINE_SIP=off"
                     ) from exc
         raise SIPError(f"HOTLINE_SIP: found no free port on {host} for both UDP and TCP")

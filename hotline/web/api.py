@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from hotline.auth import sessions, users
@@ -125,7 +126,7 @@ async def health(ctx: Ctx) -> web.Response:
     except HotlineError as exc:
         body["status"] = "error"
         body["database"] = {"ok": False, "error": str(exc)}
-    except Exception as exc:  # the database driver's own errors
+    except (SQLAlchemyError, OSError) as exc:  # the database driver's own errors
         body["status"] = "error"
         body["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     free = core.store.free_bytes()

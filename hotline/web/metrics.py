@@ -15,13 +15,15 @@ from sqlmodel import col, select
 
 from hotline.auth.roles import Permission
 from hotline.store.delivery import Delivery
-from hotline.store.tables import Call, Case, Incident, Job, Recording, Transcript
+from hotline.store.tables import Call, CallState, Case, Incident, Job, Recording, Transcript
 from hotline.web.keys import STREAMS
 from hotline.web.routing import Api, Ctx
 
 routes = Api()
 
 Sample = tuple[dict[str, str], float]
+
+_ACTIVE = (CallState.RINGING, CallState.ANSWERED)
 
 
 def _escape(value: str) -> str:
@@ -50,7 +52,19 @@ async def metrics(ctx: Ctx) -> web.Response:
     core = ctx.core
     out: list[str] = []
     async with core.db.session() as s:
-        calls = (await s.exec(select(Call.state, func.count()).group_by(col(Call.state)))).all()
+        calls = dict(
+            (await s.exec(select(Call.state, func.count()).group_by(col(Call.state)))).all()
+        )
+        answered = col(Call.answered_at).is_not(None)
+        ended = dict(
+            (
+                await s.exec(
+                    select(answered, func.count())
+                    .where(col(Call.state) == CallState.ENDED)
+                    .group_by(answered)
+                )
+            ).all()
+        )
         recordings = (
             await s.exec(select(func.count(), func.coalesce(func.sum(Recording.duration), 0.0)))
         ).one()
@@ -78,10 +92,21 @@ async def metrics(ctx: Ctx) -> web.Response:
     live = core.live.book.live()
     out.append(
         family(
+            "hotline_calls_active",
+            "gauge",
+            "Calls not ended yet, by state (every node's).",
+            [({"state": state}, calls.get(state, 0)) for state in _ACTIVE],
+        )
+    )
+    out.append(
+        family(
             "hotline_calls_total",
             "counter",
-            "Calls that reached the hotline, by their state now.",
-            [({"state": state}, n) for state, n in calls],
+            "Calls that ended, by outcome: answered, or not answered (abandoned, unanswered).",
+            [
+                ({"outcome": "answered"}, ended.get(True, 0)),
+                ({"outcome": "unanswered"}, ended.get(False, 0)),
+            ],
         )
     )
     out.append(

@@ -17,12 +17,17 @@ Body::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import (
+    EmptyWebhookSecretError,
+    Webhook,
+    WebhookVerificationError,
+)
 
 from hotline.cases import get_case
 from hotline.errors import HotlineError, InputError
@@ -40,6 +45,9 @@ class CallbackRefused(HotlineError):
     """Signature, timestamp or replay check failed: answer 401, change nothing."""
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackResult:
     case: Case
@@ -52,8 +60,15 @@ async def _verify(db: Database, body: bytes, headers: dict[str, str]) -> tuple[i
     reason = "no endpoint is configured"
     for endpoint in endpoints:
         try:
-            return endpoint.id or 0, Webhook(endpoint.secret).verify(body, headers)
-        except Exception as exc:  # WebhookVerificationError, or malformed headers
+            hook = Webhook(endpoint.secret)
+        except (EmptyWebhookSecretError, ValueError):  # ours to fix, not the caller's
+            log.error("webhook endpoint %s has an unusable secret: replace it", endpoint.id)
+            continue
+        try:
+            return endpoint.id or 0, hook.verify(body, headers)
+        except (WebhookVerificationError, ValueError) as exc:
+            # ValueError: a signature without its comma, base64 or a body that is not
+            # UTF-8 or JSON; any other exception is a bug and propagates (500, logged).
             reason = str(exc) or type(exc).__name__
     raise CallbackRefused(f"callback refused: {reason}")
 

@@ -103,8 +103,3 @@ async def set_enabled(db: Database, endpoint_id: int, enabled: bool, actor: str)
             details={"url": endpoint.url},
         )
         return endpoint
-
-
-async def all_endpoints(db: Database) -> list[WebhookEndpoint]:
-    async with db.session() as s:
-        return list((await s.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.id)))).all())

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.store.db import Database
 from hotline.store.delivery import ServerSecret
@@ -91,8 +90,3 @@ async def load_signer(db: Database) -> LinkSigner:
         row = await s.get(ServerSecret, KEY_NAME)
         assert row is not None
         return LinkSigner(base64.b64decode(row.value))
-
-
-async def signer_in(session: AsyncSession) -> LinkSigner | None:
-    row = await session.get(ServerSecret, KEY_NAME)
-    return LinkSigner(base64.b64decode(row.value)) if row is not None else None

@@ -243,3 +243,57 @@ def test_kill_9_of_a_worker_mid_transcription_is_recovered(
     rows = query(_data(cli_env), "SELECT version, source, text FROM transcripts")
     assert len(rows) == 1 and rows[0][:2] == (1, "machine")
     assert "factory" in rows[0][2].lower()
+
+
+def _work_until(env: dict[str, str], status: str) -> None:
+    """Run ``hotline worker`` until the one job is in ``status``, then stop it."""
+    worker = subprocess.Popen([hotline_command(), "worker"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # rows have no event to wait on
+            if query(_data(env), "SELECT status FROM jobs") == [(status,)]:
+                break
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    assert query(_data(env), "SELECT status FROM jobs") == [(status,)]
+
+
+def test_a_failed_job_is_retried_with_hotline_jobs_retry(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    cli_env.update(
+        {
+            "HOTLINE_LANGUAGE": "en",
+            "HOTLINE_JOB_MAX_ATTEMPTS": "1",
+            "HOTLINE_JOB_POLL_SECONDS": "0.1",
+            "HOTLINE_WHISPER_MODEL": str(tmp_path / "no-such-model"),
+        }
+    )
+    assert hotline(["ingest", str(MIXMONITOR_SAMPLE), "--caller", "1"], cli_env).returncode == 0
+    ((job_id,),) = query(_data(cli_env), "SELECT id FROM jobs")
+    not_yet = hotline(["jobs", "retry", str(job_id)], cli_env)
+    assert not_yet.returncode == 2
+    assert not_yet.stderr.strip() == (
+        f"hotline: error: job {job_id} is queued, not failed: nothing to retry"
+    )
+    _work_until(cli_env, "failed")
+    assert hotline(["jobs", "retry", str(job_id + 1)], cli_env).stderr.strip() == (
+        f"hotline: error: there is no job {job_id + 1}"
+    )
+    retried = hotline(["jobs", "retry", str(job_id)], cli_env)
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.splitlines()[-1] == "1 job queued again"
+    assert "no-such-model" in retried.stdout  # the error it had failed with
+    assert query(_data(cli_env), "SELECT status, attempts FROM jobs") == [("queued", 0)]
+    # It fails again (the model is still missing); --failed takes every failed job.
+    _work_until(cli_env, "failed")
+    cli_env["HOTLINE_WHISPER_MODEL"] = "bundled-tiny.en"  # the operator fixed the setting
+    again = hotline(["jobs", "retry", "--failed"], cli_env)
+    assert again.returncode == 0 and again.stdout.splitlines()[-1] == "1 job queued again"
+    _work_until(cli_env, "done")
+    (text,) = query(_data(cli_env), "SELECT text FROM transcripts")[0]
+    assert "gas" in text.lower()
+    nothing = hotline(["jobs", "retry", "--failed"], cli_env)
+    assert nothing.returncode == 0 and nothing.stdout.strip() == "0 jobs queued again"

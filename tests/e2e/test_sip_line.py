@@ -4,7 +4,9 @@ answered call ends as a sealed draft case whose transcript has the caller's word
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import time
 import wave
 from pathlib import Path
 
@@ -166,3 +168,64 @@ async def test_a_serve_killed_mid_call_still_ends_in_a_case(
     with wave.open(str(data / "evidence" / str(stored))) as w:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
     assert np.sqrt(np.mean(frames[: 8000 * 2, 1].astype(np.float64) ** 2)) > 300  # the notice
+
+
+WINDOW = 1.5
+"""What README promises a kill or a power cut loses at most: the last half-second block
+and the second held back for late packets."""
+
+
+def _trace(path: Path) -> tuple[list[float], list[float]]:
+    """From ``strace -ttt -y``: times of the writes to partial recordings, of syncfs."""
+    writes, syncs = [], []
+    for line in path.read_text(errors="replace").splitlines():
+        fields = line.split(None, 2)
+        if len(fields) < 3 or "resumed>" in line:
+            continue
+        at, call = float(fields[1]), fields[2]
+        if call.startswith("write(") and ".wav.part>" in call.split(",", 1)[0]:
+            writes.append(at)
+        elif call.startswith("syncfs("):
+            syncs.append(at)
+    return writes, syncs
+
+
+async def test_a_kill_loses_at_most_the_stated_window_and_each_block_is_synced(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``kill -9`` mid-call: what reached the recording on disk against the audio sent
+    since the answer, and, traced, a ``syncfs`` of the recordings after every block."""
+    wav = speech.phone_speech(REPORT, tmp_path / "report.wav")
+    pcap = speech_pcap(wav, tmp_path / "report.pcap", "PCMU")
+    spool = Path(cli_env["HOTLINE_DATA_DIR"]) / "spool" / "sip"
+    proc, sip = await _serve(cli_env)
+    caller = asyncio.create_task(
+        run_sipp(tmp_path, call_scenario(pcap, "PCMU", 15_000), sip, sipp_timeout=30)
+    )
+    trace = tmp_path / "strace.txt"
+    try:
+        async with asyncio.timeout(30):
+            while not (parts := list(spool.glob(".*.wav.part"))):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)  # a file has no event to wait on
+        answered = time.time()
+        tracer = await asyncio.create_subprocess_exec(
+            "strace", "-f", "-qq", "-ttt", "-y", "-e", "trace=write,syncfs",
+            "-o", str(trace), "-p", str(proc.pid),
+        )  # fmt: skip
+        await asyncio.sleep(5.0)  # the call goes on: blocks are written and synced
+        killed = time.time()
+        proc.kill()
+        await proc.wait()
+        await asyncio.wait_for(tracer.wait(), 10)
+        on_disk = (parts[0].stat().st_size - 44) // 4 / 8000
+    finally:
+        caller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await caller
+    sent = killed - answered  # seconds of audio the line had received, at most
+    assert sent - WINDOW - 0.3 <= on_disk <= sent + 0.05, (sent, on_disk)
+    writes, syncs = _trace(trace)
+    blocks = [at for at in writes if at < killed - 0.5]
+    assert len(blocks) >= 6, writes
+    for at in blocks:  # the next sync pass starts within a pass interval or two
+        assert any(at <= s <= at + 0.3 for s in syncs), (at, syncs)

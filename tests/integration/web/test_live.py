@@ -138,7 +138,7 @@ async def test_metrics_in_prometheus_format(rig: WebRig, tmp_path: Path) -> None
     assert status == 200 and resp.headers["Content-Type"].startswith("text/plain")
     text = body.decode()
     assert "# TYPE hotline_calls_total counter" in text
-    assert 'hotline_calls_total{state="ended"} 1' in text
+    assert 'hotline_calls_total{outcome="answered"} 1' in text
     assert "hotline_recordings_total 1" in text
     assert 'hotline_jobs{kind="transcribe",status="queued"} 1' in text
     assert 'hotline_cases{status="draft"} 1' in text
@@ -148,3 +148,66 @@ async def test_metrics_in_prometheus_format(rig: WebRig, tmp_path: Path) -> None
     assert (await rig.anonymous().get("/api/health"))[1] == {"status": "ok"}
     assert "jobs" in (await client.get("/api/health"))[1]
     await asyncio.sleep(0)
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of the sample ``name`` (with its labels) in a Prometheus text body."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} is not in the metrics:\n{text}")
+
+
+async def test_calls_active_go_down_as_calls_end_and_calls_total_only_up(rig: WebRig) -> None:
+    client = rig.bearer(await rig.token("auditor", "prometheus"))
+
+    async def fact(kind: str, call: str) -> None:
+        at = utcnow()
+        if kind == "start":
+            await rig.core.on_fact(CallStarted(call_id=call, source="sip", at=at, caller="110"))
+        elif kind == "answer":
+            await rig.core.on_fact(CallAnswered(call_id=call, at=at))
+        else:
+            answered = kind == "end-answered"
+            await rig.core.on_fact(CallEnded(call_id=call, at=at, answered=answered))
+
+    async def scrape() -> dict[str, float]:
+        status, body, _ = await client.get("/metrics")
+        assert status == 200
+        text = body.decode()
+        assert "# TYPE hotline_calls_active gauge" in text
+        assert "# TYPE hotline_calls_total counter" in text
+        names = [
+            'hotline_calls_active{state="ringing"}',
+            'hotline_calls_active{state="answered"}',
+            'hotline_calls_total{outcome="answered"}',
+            'hotline_calls_total{outcome="unanswered"}',
+        ]
+        return {n.split("{")[1].strip("}"): _sample(text, n) for n in names}
+
+    for call in ("a", "b", "c", "d"):
+        await fact("start", call)
+    for call in ("a", "c"):
+        await fact("answer", call)
+    assert await scrape() == {
+        'state="ringing"': 2,
+        'state="answered"': 2,
+        'outcome="answered"': 0,
+        'outcome="unanswered"': 0,
+    }
+    await fact("end-answered", "a")
+    await fact("end-unanswered", "b")
+    assert await scrape() == {
+        'state="ringing"': 1,
+        'state="answered"': 1,
+        'outcome="answered"': 1,
+        'outcome="unanswered"': 1,
+    }
+    await fact("end-answered", "c")
+    await fact("end-unanswered", "d")
+    assert await scrape() == {
+        'state="ringing"': 0,
+        'state="answered"': 0,
+        'outcome="answered"': 2,
+        'outcome="unanswered"': 2,
+    }

@@ -89,7 +89,18 @@ async def test_a_signed_callback_updates_the_case_and_is_audited(
     assert audit.actor.startswith("case-system:")
 
 
-@pytest.mark.parametrize("attack", ["bad-signature", "old-timestamp", "replay", "no-headers"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "bad-signature",
+        "old-timestamp",
+        "replay",
+        "no-headers",
+        "signature-without-comma",
+        "signature-not-base64",
+        "body-not-utf8",
+    ],
+)
 async def test_forged_old_or_replayed_callbacks_are_refused(
     rig: Rig, api: str, tmp_path: Path, attack: str
 ) -> None:
@@ -110,6 +121,15 @@ async def test_forged_old_or_replayed_callbacks_are_refused(
             text, headers = _signed(
                 secret, "msg_cb_y", evil, datetime.now(UTC) - timedelta(minutes=10)
             )
+        elif attack == "signature-without-comma":
+            text, headers = _signed(secret, "msg_cb_z", evil)
+            headers["webhook-signature"] = "v1"
+        elif attack == "signature-not-base64":
+            text, headers = _signed(secret, "msg_cb_w", evil)
+            headers["webhook-signature"] = "v1,***"
+        elif attack == "body-not-utf8":
+            text, headers = _signed(secret, "msg_cb_v", evil)
+            text = text.encode() + b"\xff"  # type: ignore[assignment]
         else:
             text, headers = json.dumps(evil), {"content-type": "application/json"}
         async with http.post(api, data=text, headers=headers) as resp:

@@ -4,8 +4,8 @@ A recording goes: decode and resample (``audio``) → one track per speaker (ste
 channels or MixMonitor legs; mono is one track) → language (given, or detected once
 per recording) → the backend decodes each track, timing every word → each segment is
 cleaned (Simplified Chinese, prompt echo) and guarded (no speech, hallucination
-phrases, loops), its words re-cut to the cleaned text (``words``) → the tracks are
-merged by time (``merge``).
+phrases, loops), its spoken digit strings written and checked (``numbers``), its words
+re-cut to the cleaned text (``words``) → the tracks are merged by time (``merge``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from transcriber import guards, models
+from transcriber import guards, models, numbers
 from transcriber.audio import SAMPLE_RATE, Audio, AudioInput, load_audio
 from transcriber.backends import Backend, RawSegment, Request
 from transcriber.errors import TranscriptionError
@@ -176,6 +176,7 @@ class Transcriber:
     ) -> tuple[list[Segment], list[Dropped]]:
         kept: list[Segment] = []
         dropped: list[Dropped] = []
+        before = ""
         for r in raw:
             verdict = self._guard.check(
                 r.text,
@@ -191,16 +192,23 @@ class Transcriber:
             for note in verdict.notes:
                 _log.info("%.2f-%.2f s: %s", start, end, note)
             if verdict.reason is None:
+                # Spoken digit strings in Arabic digits (Mandarin), every number checked.
+                if language == "zh":
+                    text, found = numbers.normalize(verdict.text, before=before)
+                else:
+                    text, found = verdict.text, numbers.find(verdict.text, before=before)
+                before = text
                 kept.append(
                     Segment(
                         start,
                         end,
-                        verdict.text,
+                        text,
                         speaker,
                         r.avg_logprob,
                         r.no_speech_prob,
                         r.compression_ratio,
-                        words=fit(r.words, verdict.text),
+                        words=fit(r.words, text),
+                        numbers=found,
                     )
                 )
             elif verdict.reason != "empty" or r.text.strip():

@@ -70,6 +70,7 @@ class Transcriber:
         speakers: Speakers = None,
         *,
         hotwords: Sequence[str] | None = None,
+        extra_hotwords: Sequence[str] = (),
     ) -> Transcript:
         """Transcribe one recording.
 
@@ -80,13 +81,17 @@ class Transcriber:
         recording. ``speakers``: names for the channels of a multi-channel recording,
         in channel order (default ``caller``, ``operator``); ``()`` mixes the channels
         and labels nobody; one name labels a mono recording. ``hotwords`` replaces the
-        loaded hot words for this call.
+        loaded hot words for this call; ``extra_hotwords`` (the names on a case: the
+        entity, its address) come before them. Mandarin also gets the lexicon
+        (``Options.lexicon_zh``).
         """
         tracks = self._tracks(audio, speakers)
         duration = max(a.duration for _name, a in tracks)
         with self._lock:
             lang, probability = self._language(language, tracks)
-            words = tuple(hotwords) if hotwords is not None else self.options.hotwords
+            words = self.options.hotwords_for(
+                lang, None if hotwords is None else tuple(hotwords), tuple(extra_hotwords)
+            )
             request = Request(
                 language=lang,
                 prompt=self.options.prompt_for(lang),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transcriber.lexicon import LEXICON_ZH, combine
+
 ZH_PROMPT = "以下是普通话的句子。"
 """An initial prompt in Simplified Chinese with full-width punctuation: the model
 continues in the script and style it was shown. It is a sentence no caller says, so
@@ -28,6 +30,9 @@ class Options:
     """Fallback temperatures for sequential decoding; batched decoding uses the first."""
     hotwords: tuple[str, ...] = ()
     """Names and terms the model should prefer (company names, statistics terms)."""
+    lexicon_zh: tuple[str, ...] = LEXICON_ZH
+    """The hotline's vocabulary (``transcriber.lexicon``), hot words for every Mandarin
+    recording after ``hotwords``; ``()`` turns it off."""
     prompt_zh: str = ZH_PROMPT
     prompt_en: str | None = None
     languages: tuple[str, ...] = ("zh", "en")
@@ -48,13 +53,22 @@ class Options:
     def __post_init__(self) -> None:
         # Lists from configuration files become tuples: the options stay hashable,
         # so ``transcriber.load`` can reuse a model loaded with the same ones.
-        for name in ("temperatures", "hotwords", "languages", "batched_languages"):
+        for name in ("temperatures", "hotwords", "languages", "batched_languages", "lexicon_zh"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.temperatures:
             raise ValueError("Options.temperatures needs at least one temperature")
 
     def prompt_for(self, language: str) -> str | None:
         return self.prompt_zh if language == "zh" else self.prompt_en if language == "en" else None
+
+    def hotwords_for(
+        self, language: str, hotwords: tuple[str, ...] | None = None, extra: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        """The hot words of one recording: ``extra`` (a case's names), then ``hotwords``
+        (``None``: the configured ones), then the lexicon of the language."""
+        configured = self.hotwords if hotwords is None else hotwords
+        lexicon = self.lexicon_zh if language == "zh" else ()
+        return combine(extra, configured, lexicon)
 
     def hotword_text(self, language: str, hotwords: tuple[str, ...] | None = None) -> str | None:
         words = self.hotwords if hotwords is None else hotwords

@@ -27,7 +27,7 @@ from transcriber.merge import merge_by_time
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
 from transcriber.wav import Float32Array
-from transcriber.words import fit
+from transcriber.words import fit, on_sound
 
 _log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class Transcriber:
                         r.avg_logprob,
                         r.no_speech_prob,
                         r.compression_ratio,
-                        words=fit(r.words, text),
+                        words=on_sound(fit(r.words, text), samples, SAMPLE_RATE),
                         numbers=found,
                     )
                 )

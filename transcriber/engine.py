@@ -92,6 +92,8 @@ class Transcriber:
             words = self.options.hotwords_for(
                 lang, None if hotwords is None else tuple(hotwords), tuple(extra_hotwords)
             )
+            lexicon = self.options.lexicon_zh if lang == "zh" else ()
+            named = tuple(w for w in words if w not in lexicon)
             request = Request(
                 language=lang,
                 prompt=self.options.prompt_for(lang),
@@ -109,7 +111,9 @@ class Transcriber:
                     raise TranscriptionError(
                         f"{track.source}: transcription failed: {exc}"
                     ) from exc
-                good, bad = self._clean(raw, track.channels[0], speaker, lang, request, words)
+                good, bad = self._clean(
+                    raw, track.channels[0], speaker, lang, request, named, lexicon
+                )
                 kept.append(good)
                 dropped.extend(bad)
         return Transcript(
@@ -178,6 +182,7 @@ class Transcriber:
         language: str,
         request: Request,
         hotwords: Sequence[str],
+        lexicon: Sequence[str] = (),
     ) -> tuple[list[Segment], list[Dropped]]:
         kept: list[Segment] = []
         dropped: list[Dropped] = []
@@ -190,6 +195,7 @@ class Transcriber:
                 prompt=request.prompt,
                 hotwords=hotwords,
                 chinese=language == "zh",
+                lexicon=lexicon,
             )
             start, end = round(r.start, 3), round(r.end, 3)
             if verdict.reason is None and _silent(samples, start, end):

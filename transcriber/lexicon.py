@@ -29,14 +29,11 @@ STATISTICS_ZH: tuple[str, ...] = (
     "经济普查",
     "统计局",
     "统计执法",
-    "统计违法",
-    "工资表",
 )
 """Violations of the Statistics Law and the records and bodies they concern."""
 
 REPORT_ZH: tuple[str, ...] = (
     "举报",
-    "举报热线",
     "厂",
     "公司",
     "负责人",

@@ -19,11 +19,13 @@ class Options:
     beam_size: int = 5
     batch_size: int = 8
     """Speech chunks decoded together (faster-whisper). 1 decodes one window at a time."""
-    batched_languages: tuple[str, ...] = ("en",)
-    """Languages decoded in batches; the others sequentially. Measured on the bench
-    calls (base int8, 2 cores): English batched x7-11 real time at the WER of
-    sequential x5-6; Mandarin batched CER 0.73 against 0.58 sequential, so Mandarin
-    stays sequential (x6) until batching matches its accuracy."""
+    batched_languages: tuple[str, ...] = ("en", "zh")
+    """Languages decoded in batches; the others sequentially. English (espeak-ng
+    calls, base int8, 2 cores): batched x7-11 real time at the WER of sequential
+    x5-6. Mandarin was kept sequential on espeak-ng's robotic speech (CER 0.73
+    batched, 0.58 sequential); on natural speech (Kokoro, report calls, 8 kHz µ-law)
+    batched is as accurate or better (``bench/transcribe.py``, transcriber/README.md)
+    and cuts sentences where the speaker paused, so both are batched."""
     vad: bool = True
     """Skip non-speech with Silero VAD before decoding (silence, tones, most music)."""
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)

@@ -3,10 +3,21 @@
     .venv/bin/python bench/transcribe.py            # the full table (~30 min on 2 cores)
     .venv/bin/python bench/transcribe.py --quick    # the rows behind the targets only
 
-The calls are spoken by espeak-ng from the scripts below, so the exact words are
-known: word error rate (English) and character error rate (Mandarin, Simplified,
-punctuation ignored) against the script. A five-minute English report call is made at
-16 kHz and as the PBX records it (8 kHz µ-law), and a one-minute Mandarin one.
+The calls are spoken from scripts, so the exact words are known: word error rate
+(English) and character error rate (Mandarin, Simplified, punctuation ignored, numbers
+compared as digits) against the script. English: a five-minute report call spoken by
+espeak-ng, at 16 kHz and as the PBX records it (8 kHz µ-law). Mandarin: natural
+speech (Kokoro, ``tests/support/kokoro.py``) at 8 kHz µ-law: the three report calls
+of ``tests/support/report_calls.py`` (statistics-law violations, names, addresses, ID,
+phone and card numbers read digit by digit) in each of four voices (``zh-voices``:
+CER per voice), and a five-minute call made of their turns in turn (``zh-8k``, for
+speed). Rows with and without the built-in lexicon (``transcriber.lexicon``) show its
+effect; "+ case names" adds each call's entity, address and people as per-job hot
+words, as a re-run from the case page does.
+
+Each faster-whisper row also prints where its time went (``profile``): Silero VAD,
+feature extraction (log-Mel), the encoder, decoding (beam search), word alignment
+(cross-attention + DTW), and the rest (guards, numbers, our own code).
 
 Each row runs in a fresh process so that its peak RSS is its own; model loading and
 a warm-up transcription of the first minute are not timed (a worker loads its model
@@ -101,32 +112,9 @@ operator: You are welcome. Stay outside, keep your phone with you, and wait for 
     Goodbye.
 """
 
-MANDARIN_SCRIPT = """
-operator: 您好，这里是市民热线，请问有什么可以帮您？
-    nin2 hao3, zhe4 li3 shi4 shi4 min2 re4 xian4, qing3 wen4 you3 shen2 me5 ke3 yi3
-    bang1 nin2?
-caller: 你好，我要举报一个安全问题。
-    ni3 hao3, wo3 yao4 ju3 bao4 yi2 ge4 an1 quan2 wen4 ti2.
-caller: 我家楼下的煤气管道破了，味道很大。
-    wo3 jia1 lou2 xia4 de5 mei2 qi4 guan3 dao4 po4 le5, wei4 dao4 hen3 da4.
-operator: 请问您的地址在哪里？
-    qing3 wen4 nin2 de5 di4 zhi3 zai4 na3 li3?
-caller: 我住在北京市朝阳区建国路十二号。
-    wo3 zhu4 zai4 bei3 jing1 shi4 chao2 yang2 qu1 jian4 guo2 lu4 shi2 er4 hao4.
-operator: 好的，我们马上派人过去。请您先离开房间，不要开灯。
-    hao3 de5, wo3 men5 ma3 shang4 pai4 ren2 guo4 qu4. qing3 nin2 xian1 li2 kai1 fang2
-    jian1, bu2 yao4 kai1 deng1.
-caller: 另外，我还想举报一家公司的统计数据造假。
-    ling4 wai4, wo3 hai2 xiang3 ju3 bao4 yi4 jia1 gong1 si1 de5 tong3 ji4 shu4 ju4 zao4
-    jia3.
-caller: 这家公司叫华信科技有限公司，他们的工业产值报表和实际情况不一样。
-    zhe4 jia1 gong1 si1 jiao4 hua2 xin4 ke1 ji4 you3 xian4 gong1 si1, ta1 men5 de5 gong1
-    ye4 chan3 zhi2 bao4 biao3 he2 shi2 ji4 qing2 kuang4 bu4 yi2 yang4.
-operator: 好的，我们已经记录下来了，会转给统计局处理。谢谢您的电话。
-    hao3 de5, wo3 men5 yi3 jing1 ji4 lu4 xia4 lai2 le5, hui4 zhuan3 gei3 tong3 ji4 ju2
-    chu3 li3. xie4 xie4 nin2 de5 dian4 hua4.
-"""
-MANDARIN_HOTWORDS = ("华信科技", "统计局", "工业产值", "统计数据")
+ZH_VOICES = ("zf_xiaobei", "zm_yunjian", "zf_xiaoyi", "zm_yunxi")
+"""Kokoro's Mandarin voices the bench speaks in (women ``zf_``, men ``zm_``)."""
+ZH_CALL_SECONDS = 300.0
 VOICES = {"operator": "en-gb", "caller": "en-us"}
 
 
@@ -134,9 +122,30 @@ def english_turns() -> list[tuple[str, str]]:
     return _turns(ENGLISH_SCRIPT)
 
 
-def mandarin_turns() -> list[tuple[str, str, str]]:
-    """``(speaker, what was meant in characters, the pinyin espeak-ng reads)``."""
-    return [(who, hanzi, pinyin) for (who, hanzi), pinyin in _turns(MANDARIN_SCRIPT, split=True)]
+def mandarin_turns(voice: str) -> list[tuple[str, str]]:
+    """``(voice, text)``: the three report calls, every turn in ``voice``."""
+    from tests.support.report_calls import CALLS
+
+    return [(voice, text) for script in CALLS.values() for _who, text in script]
+
+
+def long_mandarin_turns() -> list[tuple[str, str]]:
+    """Five minutes of report calls: each call in each voice in turn, operator and
+    caller in different voices (only turns already synthesized for the voice rows)."""
+    from tests.support.report_calls import CALLS
+
+    turns: list[tuple[str, str]] = []
+    seconds = 0.0
+    while seconds < ZH_CALL_SECONDS:
+        for i, script in enumerate(CALLS.values()):
+            for n, voice in enumerate(ZH_VOICES):
+                other = ZH_VOICES[(n + 1 + i) % len(ZH_VOICES)]
+                for who, text in script:
+                    turns.append((voice if who == "caller" else other, text))
+                    seconds += 0.2 * len(text) + 0.8  # Kokoro: ~5 characters a second
+                if seconds >= ZH_CALL_SECONDS:
+                    return turns
+    return turns
 
 
 def _turns(script: str, *, split: bool = False) -> list[Any]:
@@ -178,6 +187,21 @@ class Case:
 DEFAULT = "default (VAD, beam 5)"
 SEQUENTIAL = "sequential (VAD, beam 5)"
 OPENAI = "openai-whisper plain (beam 5)"
+NO_LEXICON = "default, no lexicon"
+CASE_NAMES = "default + case names"
+ZH_OTHER_DECODING: tuple[str, ...] = ("en",)
+"""``batched_languages`` for the Mandarin rows that try the other way of decoding."""
+ZH_OTHER_LABEL = "sequential"
+
+
+def lexicon_prompt() -> dict[str, Any]:
+    """The lexicon in the prompt instead of the hot words."""
+    from transcriber.lexicon import LEXICON_ZH
+
+    return {
+        "lexicon_zh": (),
+        "prompt_zh": f"以下是普通话的统计违法举报电话，说到{'、'.join(LEXICON_ZH)}。",
+    }
 
 
 def cases(quick: bool) -> list[Case]:
@@ -202,58 +226,143 @@ def cases(quick: bool) -> list[Case]:
                     compute_type="float32",
                 ),
             ]
+    no_lexicon = {"lexicon_zh": ()}
+    rows += [
+        Case("zh-8k", DEFAULT),
+        Case("zh-voices", DEFAULT),
+        Case("zh-voices", NO_LEXICON, options=no_lexicon),
+    ]
     if not quick:
-        for call in ("zh-16k", "zh-8k"):
-            hot = {"hotwords": MANDARIN_HOTWORDS}
-            rows += [
-                Case(call, DEFAULT, options=hot),
-                Case(
-                    call, "batched 8 (VAD, beam 5)", options={**hot, "batched_languages": ("zh",)}
-                ),
-                Case(
-                    call,
-                    OPENAI,
-                    backend="openai-whisper",
-                    compute_type="float32",
-                    plain_openai=True,
-                ),
-            ]
+        rows.append(Case("zh-voices", CASE_NAMES, options={"case_names": True}))
+        other = {"batched_languages": ZH_OTHER_DECODING}
+        rows += [
+            Case("zh-8k", ZH_OTHER_LABEL, options=other),
+            Case("zh-voices", ZH_OTHER_LABEL, options=other),
+            Case("zh-voices", f"{ZH_OTHER_LABEL}, no lexicon", options={**other, **no_lexicon}),
+            Case("zh-voices", "lexicon in the prompt", options=lexicon_prompt()),
+            Case("zh-voices", "no prompt", options={"prompt_zh": ""}),
+            Case("zh-voices", "beam 1", options={"beam_size": 1}),
+            Case("zh-8k", "beam 1", options={"beam_size": 1}),
+            Case(
+                "zh-8k",
+                OPENAI,
+                backend="openai-whisper",
+                compute_type="float32",
+                plain_openai=True,
+            ),
+        ]
     return rows
 
 
 def make_calls(where: Path) -> dict[str, Path]:
+    from tests.support.kokoro import mandarin_call
+    from tests.support.report_calls import spoken
     from tests.support.speech import conversation
 
-    en, zh = english_turns(), [(who, pinyin) for who, _h, pinyin in mandarin_turns()]
-    zh_voices = {"operator": "cmn-latn-pinyin", "caller": "cmn-latn-pinyin"}
-    return {
+    en = english_turns()
+    calls = {
         "en-16k": conversation(en, where / "en-16k.wav", voices=VOICES, rate=16000, gap=1.0),
         "en-8k": conversation(en, where / "en-8k.wav", voices=VOICES, encoding="u-law", gap=1.0),
-        "zh-16k": conversation(zh, where / "zh-16k.wav", voices=zh_voices, rate=16000, speed=110),
-        "zh-8k": conversation(
-            zh, where / "zh-8k.wav", voices=zh_voices, encoding="u-law", speed=110
-        ),
     }
+    for voice in ZH_VOICES:
+        turns = [(v, spoken(text)) for v, text in mandarin_turns(voice)]
+        calls[f"zh-voices/{voice}"] = mandarin_call(turns, voices={voice: voice})
+    turns = [(v, spoken(text)) for v, text in long_mandarin_turns()]
+    calls["zh-8k"] = mandarin_call(turns, voices={v: v for v in ZH_VOICES})
+    return calls
 
 
 def reference(call: str) -> str:
+    from tests.support.report_calls import written
+
     if call.startswith("en"):
         return " ".join(text for _who, text in english_turns())
-    return "".join(hanzi for _who, hanzi, _p in mandarin_turns())
+    if call.startswith("zh-voices/"):
+        turns = mandarin_turns(call.split("/", 1)[1])
+    else:
+        turns = long_mandarin_turns()
+    return "".join(written(text) for _v, text in turns)
 
 
-WARM_UP = 16000 * 60
+WARM_UP = 16000 * 30
 """Samples transcribed once, untimed, before the timed run: a service reuses its model."""
 
+STAGES = ("VAD", "features", "encoder", "decoding", "alignment", "language")
 
-def run_case(case: Case, audio_path: Path) -> dict[str, Any]:
+
+class Profile:
+    """Seconds spent in each stage of faster-whisper, by wrapping the calls it makes
+    (timing only: the calls and their results are unchanged)."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    def timed(self, stage: str, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - started
+
+        return run
+
+    def install(self, loaded: Any) -> None:
+        import faster_whisper.transcribe as fw
+
+        whisper_model = loaded._backend._model
+        fw.get_speech_timestamps = self.timed("VAD", fw.get_speech_timestamps)
+        whisper_model.feature_extractor = _Wrapped(whisper_model.feature_extractor, {}, self)
+        whisper_model.model = _Wrapped(
+            whisper_model.model,
+            {
+                "encode": "encoder",
+                "generate": "decoding",
+                "align": "alignment",
+                "detect_language": "language",
+            },
+            self,
+        )
+        original = whisper_model.find_alignment
+        whisper_model.find_alignment = self.timed("alignment", original)
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+
+class _Wrapped:
+    """An object whose named methods are timed; everything else passes through."""
+
+    def __init__(self, inner: Any, stages: dict[str, Any], profile: Profile) -> None:
+        self._inner, self._stages, self._profile = inner, stages, profile
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._profile.timed("features", self._inner)(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        stage = self._stages.get(name)
+        if isinstance(stage, str) and callable(value):
+            if name == "align":
+                return value  # counted inside find_alignment
+            return self._profile.timed(stage, value)
+        return value
+
+
+def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
     """Runs in its own process: load and warm up (untimed), transcribe (timed), score."""
     import transcriber
     from transcriber.audio import load_audio
     from transcriber.metrics import cer, wer
 
     language = case.call[:2]
-    audio = load_audio(audio_path, max_seconds=3600).channels[0]
+    audios = {
+        call: load_audio(path, max_seconds=3600).channels[0] for call, path in audio_paths.items()
+    }
+    first = next(iter(audios.values()))
+    texts: dict[str, str] = {}
+    profile: dict[str, float] = {}
+    wall = 0.0
     if case.plain_openai:
         import torch
         import whisper
@@ -272,30 +381,51 @@ def run_case(case: Case, audio_path: Path) -> dict[str, Any]:
         }
         # PyTorch's first decode of each new shape is slow (measured: a minute of audio
         # 209 s cold, 49 s warm): warm up as a long-running worker would be.
-        whisper.transcribe(model, audio[:WARM_UP], **settings)
-        started = time.perf_counter()
-        text = str(whisper.transcribe(model, audio, **settings)["text"])
-        wall = time.perf_counter() - started
+        whisper.transcribe(model, first[:WARM_UP], **settings)
+        for call, audio in audios.items():
+            started = time.perf_counter()
+            texts[call] = str(whisper.transcribe(model, audio, **settings)["text"])
+            wall += time.perf_counter() - started
     else:
-        options = transcriber.Options(**case.options)
+        options = dict(case.options)
+        with_names = bool(options.pop("case_names", False))
         loaded = transcriber.load(
             case.model,
             compute_type=case.compute_type,
             backend=case.backend,  # type: ignore[arg-type]
-            options=options,
+            options=transcriber.Options(**options),
         )
-        loaded.transcribe(audio[:WARM_UP], language=language)
-        started = time.perf_counter()
-        text = loaded.transcribe(audio, language=language).text
-        wall = time.perf_counter() - started
+        loaded.transcribe(first[:WARM_UP], language=language)
+        timer = Profile()
+        if case.backend == "faster-whisper":
+            timer.install(loaded)
+        for call, audio in audios.items():
+            names = _case_names(call) if with_names else ()
+            started = time.perf_counter()
+            texts[call] = loaded.transcribe(audio, language=language, extra_hotwords=names).text
+            wall += time.perf_counter() - started
+        if case.backend == "faster-whisper":
+            profile = dict(timer.seconds)
     score = wer if language == "en" else cer
+    errors = {call: score(reference(call), text) for call, text in texts.items()}
+    audio_s = sum(len(a) for a in audios.values()) / 16000
     return {
-        "audio_s": len(audio) / 16000,
+        "audio_s": audio_s,
         "wall_s": wall,
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "error": score(reference(case.call), text),
-        "text": text,
+        "error": sum(errors.values()) / len(errors),
+        "errors": errors,
+        "profile": profile,
+        "text": "\n".join(texts.values()),
     }
+
+
+def _case_names(call: str) -> tuple[str, ...]:
+    """What the cases of a bench call would name: each report call's entity, address,
+    people (a re-run from the case page passes them as hot words)."""
+    from tests.support.report_calls import NAMES
+
+    return tuple(name for names in NAMES.values() for name in names)
 
 
 def describe(case: Case) -> list[str]:
@@ -304,7 +434,7 @@ def describe(case: Case) -> list[str]:
         o = {"batch_size": 1, "vad": False, "beam_size": 5}
     model = case.model.removeprefix("bundled-")
     batched = o["batch_size"] > 1 and o["vad"] and case.backend == "faster-whisper"
-    batched = batched and case.call[:2] in o.get("batched_languages", ("en",))
+    batched = batched and case.call[:2] in o.get("batched_languages", ("en", "zh"))
     decoding = "batched" if batched else "sequential"
     return [
         case.call,
@@ -330,7 +460,8 @@ def main() -> int:
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_case:
-        print(json.dumps(run_case(Case(**json.loads(args.run_case)), Path(args.audio))))
+        paths = {call: Path(p) for call, p in json.loads(args.audio).items()}
+        print(json.dumps(run_case(Case(**json.loads(args.run_case)), paths)))
         return 0
 
     from transcriber.models import bundled_base, bundled_openai
@@ -362,7 +493,13 @@ def main() -> int:
                     "--run-case",
                     json.dumps(case.__dict__),
                     "--audio",
-                    str(calls[case.call]),
+                    json.dumps(
+                        {
+                            call: str(path)
+                            for call, path in calls.items()
+                            if call == case.call or call.startswith(f"{case.call}/")
+                        }
+                    ),
                 ],
                 capture_output=True,
                 text=True,
@@ -415,14 +552,18 @@ def print_table(rows: list[Case], results: dict[str, dict[str, Any]]) -> None:
 
 def print_targets(results: dict[str, dict[str, Any]]) -> None:
     print()
-    for call in ("en-8k", "en-16k", "zh-16k", "zh-8k"):
+    for call in ("en-8k", "en-16k", "zh-8k"):
         default, seq, plain = (
             results.get(f"{call}/{label}") for label in (DEFAULT, SEQUENTIAL, OPENAI)
         )
         if default is None:
             continue
         rtf = default["audio_s"] / default["wall_s"]
-        line = f"{call}: default x{rtf:.1f} real time (target >= 10) error {default['error']:.3f}"
+        minutes = default["audio_s"] / 60
+        line = (
+            f"{call} ({minutes:.1f} min): default x{rtf:.1f} real time (target >= 15) "
+            f"error {default['error']:.3f}"
+        )
         if seq is not None:
             line += f"; sequential x{seq['audio_s'] / seq['wall_s']:.1f} error {seq['error']:.3f}"
             line += (
@@ -436,6 +577,42 @@ def print_targets(results: dict[str, dict[str, Any]]) -> None:
             line += f"; vs openai-whisper x{speedup:.1f} faster (target >= 4)"
             line += f", error {better} ({plain['error']:.3f})"
         print(line)
+    en, zh = results.get(f"en-8k/{DEFAULT}"), results.get(f"zh-8k/{DEFAULT}")
+    if en and zh:
+        ratio = (zh["audio_s"] / zh["wall_s"]) / (en["audio_s"] / en["wall_s"])
+        verdict = "at least as fast" if ratio >= 0.95 else "SLOWER"
+        print(f"Mandarin per audio second: x{ratio:.2f} the speed of English ({verdict})")
+    print_voices(results)
+    print_profiles(results)
+
+
+def print_voices(results: dict[str, dict[str, Any]]) -> None:
+    rows = [(k.split("/", 1)[1], r) for k, r in results.items() if k.startswith("zh-voices/")]
+    if not rows:
+        return
+    labels = [label for label, _r in rows]
+    print("\nMandarin CER per voice (three report calls each, 8 kHz µ-law):")
+    print(f"  {'voice':<12}" + "".join(f"{label[:30]:>32}" for label in labels))
+    for voice in ZH_VOICES:
+        cells = [r["errors"].get(f"zh-voices/{voice}") for _label, r in rows]
+        print(
+            f"  {voice:<12}" + "".join(f"{c:>32.3f}" if c is not None else " " * 32 for c in cells)
+        )
+    means = [r["error"] for _label, r in rows]
+    print(f"  {'mean':<12}" + "".join(f"{m:>32.3f}" for m in means) + "   (target <= 0.05)")
+
+
+def print_profiles(results: dict[str, dict[str, Any]]) -> None:
+    print("\nWhere the time goes (share of wall time; rest: audio, guards, numbers, glue):")
+    print(f"  {'row':<44}" + "".join(f"{s:>10}" for s in (*STAGES, "rest")))
+    for key, r in results.items():
+        profile = r.get("profile") or {}
+        if not profile:
+            continue
+        wall = r["wall_s"]
+        rest = max(0.0, wall - sum(profile.values()))
+        shares = [profile.get(s, 0.0) / wall for s in STAGES] + [rest / wall]
+        print(f"  {key[:44]:<44}" + "".join(f"{share:>10.0%}" for share in shares))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ times of the audio they came from (``transcriber.words.fit``).
 
 May import: ``hotline.cases``, ``hotline.casework``, ``hotline.evidence``,
 ``hotline.store``, ``hotline.webhooks.outbox``, ``hotline.errors``, and
-``transcriber.words`` (when a correction is saved).
+``transcriber.words`` and ``transcriber.numbers`` (when a correction is saved).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ async def correct(
                 edit = correction.segments[index]
                 if edit.text != seg["text"]:
                     seg["words"] = _refit_words(seg.get("words") or [], edit.text)
+                    seg["numbers"] = _numbers(edit.text)
                 seg["text"], seg["speaker"], seg["edited"] = edit.text, edit.speaker, True
                 for key in _QUALITY:
                     seg.pop(key, None)
@@ -193,6 +194,15 @@ async def correct(
     if not taken:
         await after_change(session, view.case, outbox)
     return new_version
+
+
+def _numbers(text: str) -> list[dict[str, Any]]:
+    """The digit strings of a corrected text, checked as the machine's were (a number a
+    person typed with a digit missing is still marked uncertain); the text stays as
+    typed."""
+    from transcriber.numbers import find
+
+    return [n.to_dict() for n in find(text)]
 
 
 def _refit_words(words: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:

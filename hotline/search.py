@@ -95,15 +95,22 @@ def _word(word: str) -> str:
     return f"w{word}" if word.isascii() else f"x{_hex(word)}"
 
 
+_GROUPED_DIGITS = re.compile(r"\d+(?:[ -]\d+)+")
+"""A number written in groups (a mobile ``159 1234 5678``, a landline ``0538-6612345``, as
+the transcriber writes them): indexed as its groups and as one unbroken word too."""
+
+
 def index_terms(value: str) -> set[str]:
     """Every token a text is indexed under."""
     terms: set[str] = set()
-    for cjk, word in _RUNS.findall(normalize(value)):
+    folded = normalize(value)
+    for cjk, word in _RUNS.findall(folded):
         if cjk:
             terms.update(f"c{_hex(ch)}" for ch in cjk)
             terms.update(f"c{_hex(cjk[i : i + 2])}" for i in range(len(cjk) - 1))
         else:
             terms.add(_word(word))
+    terms.update(_word(re.sub(r"\D", "", m.group())) for m in _GROUPED_DIGITS.finditer(folded))
     return terms
 
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -86,6 +86,43 @@ class UnusableAudio(PermanentJobError):
     """The sealed recording cannot be decoded: retrying will not change that."""
 
 
+class BadPayload(PermanentJobError):
+    """A ``transcribe`` job asks for something no run can do."""
+
+
+MAX_JOB_HOTWORDS = 32
+"""Hot words one job may bring (the model is shown about 200 tokens of them at most)."""
+
+
+def transcribe_payload(recording_id: int, *, hotwords: Sequence[str] = ()) -> dict[str, Any]:
+    """The payload of a ``transcribe`` job for one recording.
+
+    ``hotwords``: names this recording is likely to hold that the model cannot know,
+    preferred before ``HOTLINE_HOTWORDS`` and the built-in lexicon
+    (``transcriber.lexicon``). The case's own entity name and address
+    (``case_hotwords``) are added by the job itself, as they stand when it runs."""
+    payload: dict[str, Any] = {"recording_id": int(recording_id)}
+    words = _clean_hotwords(hotwords)
+    if words:
+        payload["hotwords"] = list(words)
+    return payload
+
+
+def case_hotwords(case: Case) -> tuple[str, ...]:
+    """The names on a case that its recording probably says: the reported entity and
+    its address (not the reporter's identity, which stays out of the model's prompt)."""
+    return _clean_hotwords([case.entity_name, case.entity_address])
+
+
+def _clean_hotwords(words: Sequence[Any]) -> tuple[str, ...]:
+    if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+        raise BadPayload(f"hot words must be a list of texts, not {words!r}")
+    cleaned = tuple(dict.fromkeys(" ".join(w.split())[:64] for w in words if w.strip()))
+    if len(cleaned) > MAX_JOB_HOTWORDS:
+        raise BadPayload(f"{len(cleaned)} hot words; a job may bring {MAX_JOB_HOTWORDS}")
+    return cleaned
+
+
 class TranscriptionService:
     """Owns the process's one model and runs ``transcribe`` jobs with it."""
 
@@ -126,10 +163,16 @@ class TranscriptionService:
 
     async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
         recording_id = int(job.payload["recording_id"])
+        asked = _clean_hotwords(job.payload.get("hotwords") or [])
         async with self.db.session() as s:
             rec = await s.get(Recording, recording_id)
             if rec is None:
                 raise UnusableAudio(f"recording {recording_id} does not exist")
+            # The names on the case (the operator's form, a handler's edits) are what
+            # the call is about: preferred, with the job's own, before the lexicon.
+            owner = await s.get(Case, job.case_id) if job.case_id is not None else None
+            names = case_hotwords(owner) if owner is not None else ()
+            extra = asked + tuple(w for w in names if w not in asked)
             done = (
                 await s.exec(
                     select(Transcript.id).where(
@@ -161,7 +204,9 @@ class TranscriptionService:
             else:
                 audio = await files.enter_async_context(self._file(rec))
             try:
-                result = await in_daemon_thread(model.transcribe, audio, language=language)
+                result = await in_daemon_thread(
+                    model.transcribe, audio, language=language, extra_hotwords=extra
+                )
             except transcriber.AudioError as exc:
                 raise UnusableAudio(str(exc)) from exc
             # Anything else (the model ran out of memory, CTranslate2 failed, a model

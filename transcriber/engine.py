@@ -4,8 +4,8 @@ A recording goes: decode and resample (``audio``) → one track per speaker (ste
 channels or MixMonitor legs; mono is one track) → language (given, or detected once
 per recording) → the backend decodes each track, timing every word → each segment is
 cleaned (Simplified Chinese, prompt echo) and guarded (no speech, hallucination
-phrases, loops), its words re-cut to the cleaned text (``words``) → the tracks are
-merged by time (``merge``).
+phrases, loops), its spoken digit strings written and checked (``numbers``), its words
+re-cut to the cleaned text (``words``) → the tracks are merged by time (``merge``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from transcriber import guards, models
+from transcriber import guards, models, numbers
 from transcriber.audio import SAMPLE_RATE, Audio, AudioInput, load_audio
 from transcriber.backends import Backend, RawSegment, Request
 from transcriber.errors import ModelFailed, TranscriptionError
@@ -27,7 +27,7 @@ from transcriber.merge import merge_by_time
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
 from transcriber.wav import Float32Array
-from transcriber.words import fit
+from transcriber.words import fit, on_sound
 
 _log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class Transcriber:
         speakers: Speakers = None,
         *,
         hotwords: Sequence[str] | None = None,
+        extra_hotwords: Sequence[str] = (),
     ) -> Transcript:
         """Transcribe one recording.
 
@@ -80,13 +81,19 @@ class Transcriber:
         recording. ``speakers``: names for the channels of a multi-channel recording,
         in channel order (default ``caller``, ``operator``); ``()`` mixes the channels
         and labels nobody; one name labels a mono recording. ``hotwords`` replaces the
-        loaded hot words for this call.
+        loaded hot words for this call; ``extra_hotwords`` (the names on a case: the
+        entity, its address) come before them. Mandarin also gets the lexicon
+        (``Options.lexicon_zh``).
         """
         tracks = self._tracks(audio, speakers)
         duration = max(a.duration for _name, a in tracks)
         with self._lock:
             lang, probability = self._language(language, tracks)
-            words = tuple(hotwords) if hotwords is not None else self.options.hotwords
+            words = self.options.hotwords_for(
+                lang, None if hotwords is None else tuple(hotwords), tuple(extra_hotwords)
+            )
+            lexicon = self.options.lexicon_zh if lang == "zh" else ()
+            named = tuple(w for w in words if w not in lexicon)
             request = Request(
                 language=lang,
                 prompt=self.options.prompt_for(lang),
@@ -104,7 +111,9 @@ class Transcriber:
                     raise ModelFailed(
                         f"{track.source}: the model failed: {type(exc).__name__}: {exc}"
                     ) from exc
-                good, bad = self._clean(raw, track.channels[0], speaker, lang, request, words)
+                good, bad = self._clean(
+                    raw, track.channels[0], speaker, lang, request, named, lexicon
+                )
                 kept.append(good)
                 dropped.extend(bad)
         return Transcript(
@@ -173,9 +182,11 @@ class Transcriber:
         language: str,
         request: Request,
         hotwords: Sequence[str],
+        lexicon: Sequence[str] = (),
     ) -> tuple[list[Segment], list[Dropped]]:
         kept: list[Segment] = []
         dropped: list[Dropped] = []
+        before = ""
         for r in raw:
             verdict = self._guard.check(
                 r.text,
@@ -184,6 +195,7 @@ class Transcriber:
                 prompt=request.prompt,
                 hotwords=hotwords,
                 chinese=language == "zh",
+                lexicon=lexicon,
             )
             start, end = round(r.start, 3), round(r.end, 3)
             if verdict.reason is None and _silent(samples, start, end):
@@ -191,16 +203,23 @@ class Transcriber:
             for note in verdict.notes:
                 _log.info("%.2f-%.2f s: %s", start, end, note)
             if verdict.reason is None:
+                # Spoken digit strings in Arabic digits (Mandarin), every number checked.
+                if language == "zh":
+                    text, found = numbers.normalize(verdict.text, before=before)
+                else:
+                    text, found = verdict.text, numbers.find(verdict.text, before=before)
+                before = text
                 kept.append(
                     Segment(
                         start,
                         end,
-                        verdict.text,
+                        text,
                         speaker,
                         r.avg_logprob,
                         r.no_speech_prob,
                         r.compression_ratio,
-                        words=fit(r.words, verdict.text),
+                        words=on_sound(fit(r.words, text), samples, SAMPLE_RATE),
+                        numbers=found,
                     )
                 )
             elif verdict.reason != "empty" or r.text.strip():

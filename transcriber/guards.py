@@ -108,9 +108,9 @@ def strip_prompt_echo(text: str, prompt: str, *, min_block: int = 2, min_share: 
         text = (text[:start] + " " + text[end:]).strip()
 
 
-def is_hotword_echo(text: str, hotwords: Sequence[str]) -> bool:
+def is_hotword_echo(text: str, hotwords: Sequence[str], *, at_least: int = 2) -> bool:
     """True when ``text`` is nothing but two or more of the hot words, as the prompt listed them."""
-    if len(hotwords) < 2:
+    if len(hotwords) < at_least:
         return False
     rest = normalize(text)
     if not rest:
@@ -120,7 +120,7 @@ def is_hotword_echo(text: str, hotwords: Sequence[str]) -> bool:
         if word and word in rest:
             rest = rest.replace(word, "")
             found += 1
-    return found >= 2 and not rest
+    return found >= at_least and not rest
 
 
 _LOOP = re.compile(r"(\S.{0,15}?)\1{3,}", re.DOTALL)
@@ -191,6 +191,7 @@ class Guard:
         prompt: str | None = None,
         hotwords: Sequence[str] = (),
         chinese: bool = False,
+        lexicon: Sequence[str] = (),
     ) -> Verdict:
         """Clean ``text`` (Simplified Chinese, prompt echo, loops) and judge it."""
         text = " ".join(text.split())
@@ -215,7 +216,9 @@ class Guard:
             return Verdict(text, "no-speech")
         if self.phrases.matches(text):
             return Verdict(text, "hallucination")
-        if is_hotword_echo(text, hotwords):
+        # The lexicon's words are what callers say: a short answer made of two of them
+        # (虚报产值) is speech; a list of four or more of them is the prompt read back.
+        if is_hotword_echo(text, hotwords) or is_hotword_echo(text, lexicon, at_least=4):
             return Verdict(text, "hotword-echo")
         if repeats_itself(text, max_ratio=self.max_compression_ratio):
             return Verdict(text, "repetition")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transcriber.lexicon import LEXICON_ZH, combine
+
 ZH_PROMPT = "以下是普通话的句子。"
 """An initial prompt in Simplified Chinese with full-width punctuation: the model
 continues in the script and style it was shown. It is a sentence no caller says, so
@@ -17,17 +19,22 @@ class Options:
     beam_size: int = 5
     batch_size: int = 8
     """Speech chunks decoded together (faster-whisper). 1 decodes one window at a time."""
-    batched_languages: tuple[str, ...] = ("en",)
-    """Languages decoded in batches; the others sequentially. Measured on the bench
-    calls (base int8, 2 cores): English batched x7-11 real time at the WER of
-    sequential x5-6; Mandarin batched CER 0.73 against 0.58 sequential, so Mandarin
-    stays sequential (x6) until batching matches its accuracy."""
+    batched_languages: tuple[str, ...] = ("en", "zh")
+    """Languages decoded in batches; the others sequentially. English (espeak-ng
+    calls, base int8, 2 cores): batched x7-11 real time at the WER of sequential
+    x5-6. Mandarin was kept sequential on espeak-ng's robotic speech (CER 0.73
+    batched, 0.58 sequential); on natural speech (Kokoro, report calls, 8 kHz µ-law)
+    batched is as accurate or better (``bench/transcribe.py``, transcriber/README.md)
+    and cuts sentences where the speaker paused, so both are batched."""
     vad: bool = True
     """Skip non-speech with Silero VAD before decoding (silence, tones, most music)."""
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
     """Fallback temperatures for sequential decoding; batched decoding uses the first."""
     hotwords: tuple[str, ...] = ()
     """Names and terms the model should prefer (company names, statistics terms)."""
+    lexicon_zh: tuple[str, ...] = LEXICON_ZH
+    """The hotline's vocabulary (``transcriber.lexicon``), hot words for every Mandarin
+    recording after ``hotwords``; ``()`` turns it off."""
     prompt_zh: str = ZH_PROMPT
     prompt_en: str | None = None
     languages: tuple[str, ...] = ("zh", "en")
@@ -48,13 +55,22 @@ class Options:
     def __post_init__(self) -> None:
         # Lists from configuration files become tuples: the options stay hashable,
         # so ``transcriber.load`` can reuse a model loaded with the same ones.
-        for name in ("temperatures", "hotwords", "languages", "batched_languages"):
+        for name in ("temperatures", "hotwords", "languages", "batched_languages", "lexicon_zh"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.temperatures:
             raise ValueError("Options.temperatures needs at least one temperature")
 
     def prompt_for(self, language: str) -> str | None:
         return self.prompt_zh if language == "zh" else self.prompt_en if language == "en" else None
+
+    def hotwords_for(
+        self, language: str, hotwords: tuple[str, ...] | None = None, extra: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        """The hot words of one recording: ``extra`` (a case's names), then ``hotwords``
+        (``None``: the configured ones), then the lexicon of the language."""
+        configured = self.hotwords if hotwords is None else hotwords
+        lexicon = self.lexicon_zh if language == "zh" else ()
+        return combine(extra, configured, lexicon)
 
     def hotword_text(self, language: str, hotwords: tuple[str, ...] | None = None) -> str | None:
         words = self.hotwords if hotwords is None else hotwords

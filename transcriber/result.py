@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from transcriber.chinese import has_cjk
+from transcriber.numbers import Number
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,18 @@ class Segment:
     """gzip ratio of the text; above ~2.4 the model is repeating itself."""
     words: tuple[Word, ...] = ()
     """The segment's words with their times; together they spell ``text``."""
+    numbers: tuple[Number, ...] = ()
+    """The digit strings in ``text`` (five digits or more): kind, digits, and whether
+    each is probably heard wrong (``transcriber.numbers``)."""
+
+    @property
+    def uncertain_numbers(self) -> tuple[Number, ...]:
+        return tuple(n for n in self.numbers if n.uncertain)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["words"] = [w.to_dict() for w in self.words]
+        out["numbers"] = [n.to_dict() for n in self.numbers]
         return out
 
 

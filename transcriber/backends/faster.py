@@ -4,7 +4,7 @@ Batched decoding packs the speech that VAD finds into 30 s windows and decodes
 several windows at once: the same beam search, better use of the cores. Both ways time
 every word (``word_timestamps``). Sequential
 decoding keeps temperature fallback; it is used for the languages not in
-``Options.batched_languages`` (Mandarin: batched lost accuracy there) and with
+``Options.batched_languages`` (by default English and Mandarin: both measured) and with
 ``batch_size=1``. ``bench/transcribe.py`` measures both.
 """
 

@@ -60,6 +60,7 @@ def test_json_round_trips_with_everything_a_handler_needs() -> None:
         "no_speech_prob": 0.02,
         "compression_ratio": None,
         "words": [],
+        "numbers": [],
     }
     assert data["segments"][2]["words"] == [
         {"start": 3661.5, "end": 3661.7, "word": "Thank", "probability": 0.97},

@@ -96,6 +96,9 @@ def test_hotword_echo() -> None:
     assert not is_hotword_echo("华信科技", words)  # a caller may say just the name
     assert not is_hotword_echo("华信科技的工业产值是假的", words)
     assert not is_hotword_echo("anything", ["one"])
+    # The lexicon is what callers say: two of its words are an answer, four a list.
+    assert not is_hotword_echo("虚报产值。", ["虚报", "产值", "瞒报"], at_least=4)
+    assert is_hotword_echo("虚报、瞒报、伪造、篡改", ["虚报", "瞒报", "伪造", "篡改"], at_least=4)
 
 
 def test_repetition() -> None:
@@ -129,6 +132,9 @@ def test_guard_verdicts_on_what_whisper_really_writes() -> None:
         GUARD.check("华信科技、统计局", hotwords=["华信科技", "统计局"], **sure).reason
         == "hotword-echo"
     )
+    lexicon = ["虚报", "瞒报", "伪造", "篡改", "产值"]
+    assert GUARD.check("虚报产值。", lexicon=lexicon, **sure).reason is None
+    assert GUARD.check("虚报、瞒报、伪造、篡改", lexicon=lexicon, **sure).reason == "hotword-echo"
     assert GUARD.check("...", **sure).reason == "empty"
     assert GUARD.check("Hello.", avg_logprob=-1.2, no_speech_prob=0.7).reason == "no-speech"
     assert GUARD.check("Hello.", avg_logprob=-0.2, no_speech_prob=0.9).reason == "no-speech"

@@ -86,3 +86,19 @@ def test_fitted_words_always_spell_the_text_in_time_order(pieces: list[str], tex
     starts = [w.start for w in fitted]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)  # each word once
     assert {(w.start, w.end) for w in fitted} <= {(w.start, w.end) for w in words}
+
+
+def test_word_edges_move_off_silence() -> None:
+    import numpy as np
+
+    from transcriber.words import on_sound
+
+    rate = 16000
+    audio = np.zeros(rate * 3, dtype=np.float32)
+    audio[int(1.3 * rate) : int(2.2 * rate)] = 0.1  # sound from 1.3 s to 2.2 s
+    words = [Word(1.0, 1.6, "你好", 0.9), Word(1.6, 2.5, "我要", 0.8), Word(2.5, 2.9, "。")]
+    assert on_sound(words, audio, rate) == (
+        Word(1.3, 1.6, "你好", 0.9),  # began in the pause: moved to the sound
+        Word(1.6, 2.2, "我要", 0.8),  # ran on into silence: cut where the sound ends
+        Word(2.5, 2.9, "。"),  # nothing to hear: kept as it was
+    )

@@ -41,3 +41,10 @@ def test_query_and_index_agree() -> None:
     for q in ("金河", "水泥厂", "golden river", "虚报产值", "厂", "FACTORY"):
         assert set(parse_query(q).terms) <= indexed, q
     assert not set(parse_query("钢铁").terms) <= indexed
+
+
+def test_a_grouped_number_is_found_by_its_digits_too() -> None:
+    indexed = index_terms("我的手机号是159 1234 5678，座机0538-6612345。")
+    for q in ("15912345678", "159 1234 5678", "1234", "05386612345", "0538-6612345"):
+        assert set(parse_query(q).terms) <= indexed, q
+    assert not set(parse_query("15912345679").terms) <= indexed

@@ -1,0 +1,106 @@
+"""Mandarin report calls, spoken by natural voices and recorded as a PBX writes them
+(8 kHz µ-law), through the installed command: ``hotline ingest --wait --json``.
+
+Each call is scored against its script (character error rate, punctuation ignored,
+numbers compared as digits); the words a handler looks for must be there, and a phone
+number read out in the call must come back as its 11 digits or be marked uncertain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import hotline
+from tests.support import report_calls
+from transcriber.metrics import cer
+
+pytestmark = pytest.mark.slow
+
+VOICES = {
+    # call: (caller, operator)
+    "hongda": ("zm_yunjian", "zf_xiaobei"),
+    "jinsheng": ("zf_xiaobei", "zm_yunjian"),
+    "lvyuan": ("zf_xiaoyi", "zm_yunjian"),
+}
+MAX_CER = 0.08
+
+
+@pytest.fixture(scope="module")
+def transcribed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """The three calls ingested in one run (the model loads once), by call name."""
+    where = tmp_path_factory.mktemp("mandarin-calls")
+    files: dict[str, Path] = {}
+    for name, (caller, operator) in VOICES.items():
+        made = report_calls.call(name, caller=caller, operator=operator)
+        files[name] = Path(shutil.copyfile(made, where / f"{name}.wav"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.update(
+        {
+            "HOTLINE_DATA_DIR": str(where / "data"),
+            "HOTLINE_SIP": "off",
+            "HOTLINE_EVIDENCE_MIN_FREE_MB": "16",
+            "HOTLINE_LANGUAGE": "zh",
+        }
+    )
+    run = hotline(
+        ["ingest", *map(str, files.values()), "--caller", "13800138000", "--wait", "--json"],
+        env,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr
+    by_hash = {hashlib.sha256(p.read_bytes()).hexdigest(): n for n, p in files.items()}
+    out = {}
+    for entry in json.loads(run.stdout):
+        case = entry["case"]
+        out[by_hash[case["recording"]["sha256"]]] = case
+    assert set(out) == set(VOICES)
+    return out
+
+
+@pytest.mark.parametrize("name", list(VOICES))
+def test_a_mandarin_report_call_is_transcribed_close_to_its_script(
+    transcribed: dict[str, dict[str, object]], name: str
+) -> None:
+    transcript = transcribed[name]["transcript"]
+    assert isinstance(transcript, dict) and transcript["language"] == "zh"
+    text = str(transcript["text"])
+    error = cer(report_calls.reference(name), text)
+    assert error <= MAX_CER, (round(error, 3), text)
+    for word in report_calls.KEY_WORDS[name]:
+        assert word in text, (word, text)
+
+
+def test_a_spoken_phone_number_is_eleven_digits_or_marked_uncertain(
+    transcribed: dict[str, dict[str, object]],
+) -> None:
+    transcript = transcribed["hongda"]["transcript"]
+    assert isinstance(transcript, dict)
+    found = [n for seg in transcript["segments"] for n in seg["numbers"]]
+    mobiles = [n for n in found if n["kind"] == "mobile"]
+    assert mobiles, found
+    (number,) = report_calls.NUMBERS["hongda"]
+    for n in mobiles:
+        if n["digits"] == number:
+            assert not n["uncertain"]
+            assert "159 1234 5678" in str(transcript["text"])  # grouped as it is written
+        else:
+            assert n["uncertain"] and n["reason"], n  # a digit lost or added: said so
+
+
+def test_every_number_read_out_is_there_or_marked(
+    transcribed: dict[str, dict[str, object]],
+) -> None:
+    for name, expected in report_calls.NUMBERS.items():
+        transcript = transcribed[name]["transcript"]
+        assert isinstance(transcript, dict)
+        found = [n for seg in transcript["segments"] for n in seg["numbers"]]
+        for number in expected:
+            exact = [n for n in found if n["digits"] == number]
+            assert exact or any(n["uncertain"] for n in found), (name, number, found)
+            assert all(not n["uncertain"] for n in exact), exact

@@ -1,0 +1,108 @@
+"""Mandarin report calls as the hotline gets them, spoken by natural voices.
+
+Each call is a script of ``(speaker, text)`` turns about a statistics-law violation,
+with the names, addresses and numbers such calls are made of. Numbers read digit by
+digit are written ``{15912345678}`` in the script: the voice reads them in Chinese
+digits (``spoken``), the reference a transcript is scored against has them as
+Arabic digits (``written``), as the transcriber writes them.
+
+``call(name, caller="zm_yunjian", operator="zf_xiaoyi")`` gives the 8 kHz µ-law
+recording (cached, see ``tests.support.kokoro``); ``reference(name)`` its text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.support.kokoro import mandarin_call, spoken_digits
+
+Script = Sequence[tuple[str, str]]
+
+CALLS: dict[str, Script] = {
+    # 虚报产值: a mobile number, an address with a county and a town.
+    "hongda": (
+        ("operator", "您好，这里是统计违法举报热线，请问您要反映什么问题？"),
+        ("caller", "你好，我要举报宏达机械厂虚报产值。"),
+        ("operator", "这个厂在什么地方？"),
+        ("caller", "在新乡县七里营镇工业路十八号。"),
+        ("caller", "他们去年的产值实际只有三千万，报给统计局的是一个亿。"),
+        ("operator", "您是怎么知道的？"),
+        ("caller", "我是厂里的会计，统计台账和原始记录都被篡改了。"),
+        ("operator", "请留一个联系电话。"),
+        ("caller", "我的手机号是{15912345678}。"),
+        ("operator", "好的，我们会转给统计执法部门处理。"),
+    ),
+    # 瞒报 in the economic census: a person's name and a resident ID number.
+    "jinsheng": (
+        ("operator", "您好，统计举报热线，请讲。"),
+        ("caller", "我举报金盛纺织有限公司在经济普查中瞒报职工人数。"),
+        ("caller", "公司实际有三百多人，普查表上只填了八十个人。"),
+        ("operator", "公司的负责人是谁？"),
+        ("caller", "负责人叫王建国，他让我们伪造了工资表。"),
+        ("operator", "请提供一下您的身份证号码。"),
+        ("caller", "我的身份证号是{410105198803152017}。"),
+        ("operator", "谢谢，您的信息我们会保密。"),
+    ),
+    # 拒报 and 迟报: a landline, a bank card number.
+    "lvyuan": (
+        ("operator", "您好，这里是县统计局举报电话。"),
+        ("caller", "我要反映绿源食品厂拒报统计报表的问题。"),
+        ("caller", "统计局发了三次通知，他们一直迟报，今年干脆不报了。"),
+        ("operator", "这个厂的地址在哪里？"),
+        ("caller", "在东平县城关镇解放路二十六号，老板叫刘志强。"),
+        ("caller", "他让会计把货款打到他自己的银行卡上，卡号是{6222021234567890128}。"),
+        ("operator", "您的联系电话是多少？"),
+        ("caller", "我的座机是{05386612345}。"),
+    ),
+}
+
+NUMBERS: dict[str, tuple[str, ...]] = {
+    name: tuple(re.findall(r"\{(\d+X?)\}", "".join(t for _s, t in script)))
+    for name, script in CALLS.items()
+}
+"""The numbers read digit by digit in each call, as Arabic digits."""
+
+KEY_WORDS: dict[str, tuple[str, ...]] = {
+    "hongda": ("宏达机械厂", "虚报", "新乡县", "七里营镇", "会计", "统计台账", "原始记录"),
+    "jinsheng": ("金盛纺织", "瞒报", "经济普查", "负责人", "伪造"),
+    "lvyuan": ("绿源食品厂", "拒报", "迟报", "东平县", "城关镇"),
+}
+"""Names and terms a handler looks for in each call."""
+
+NAMES: dict[str, tuple[str, ...]] = {
+    "hongda": ("宏达机械厂", "新乡县七里营镇工业路十八号"),
+    "jinsheng": ("金盛纺织有限公司", "王建国"),
+    "lvyuan": ("绿源食品厂", "东平县城关镇解放路二十六号", "刘志强"),
+}
+"""What a case would name for each call (entity, address, people): per-case hot words."""
+
+_NUMBER = re.compile(r"\{(\d+X?)\}")
+
+
+def spoken(text: str) -> str:
+    """The text as the voice reads it: ``{138…}`` in Chinese digits."""
+    return _NUMBER.sub(lambda m: spoken_digits(m.group(1)), text)
+
+
+def written(text: str) -> str:
+    """The text as a transcript should read: ``{138…}`` as Arabic digits."""
+    return _NUMBER.sub(lambda m: m.group(1), text)
+
+
+def reference(name: str) -> str:
+    return "".join(written(text) for _speaker, text in CALLS[name])
+
+
+def call(
+    name: str,
+    *,
+    caller: str = "zm_yunjian",
+    operator: str = "zf_xiaoyi",
+    **kwargs: Any,
+) -> Path:
+    """The call spoken by ``caller`` and ``operator`` (voices), 8 kHz µ-law, mono."""
+    turns = [(speaker, spoken(text)) for speaker, text in CALLS[name]]
+    return mandarin_call(turns, voices={"caller": caller, "operator": operator}, **kwargs)

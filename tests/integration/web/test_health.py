@@ -96,3 +96,34 @@ async def test_health_and_doctor_name_a_recordings_directory_the_pbx_names_other
     assert [(c.ok, c.what) for c in checks] == [(True, "pbx recordings"), (False, "pbx announced")]
     assert "HOTLINE_ASTERISK_RECORDINGS_PBX_PATH=/var/spool/asterisk/monitor " in checks[1].detail
     assert f"this host reads it at {share}" in checks[1].detail
+
+
+async def test_health_says_error_while_the_database_is_unreachable(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The database behind a gate that is shut: health answers 503 ``error`` (the
+    driver's own error, not a 500), and ``ok`` again once the database is back."""
+    from urllib.parse import urlsplit
+
+    from tests.conftest import fresh_pg_database
+    from tests.support.tcp_gate import Gate
+    from tests.support.web_server import hotline_core, serve_web
+
+    async with fresh_pg_database() as url:
+        parts = urlsplit(url)
+        gate = Gate(parts.port or 5432)
+        await gate.open()
+        gated = url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{gate.port}")
+        try:
+            settings = make_settings(database_url=gated)
+            async with hotline_core(settings) as core, serve_web(core) as rig:
+                client = rig.anonymous()  # a token would be looked up in the database
+                assert (await client.get("/api/health"))[:2] == (200, {"status": "ok"})
+                await gate.shut()
+                assert (await client.get("/api/health"))[:2] == (503, {"status": "error"})
+                await gate.open()
+                async with asyncio.timeout(30):
+                    while (await client.get("/api/health"))[0] != 200:  # noqa: ASYNC110
+                        await asyncio.sleep(0.2)  # the pool drops its cut connections
+        finally:
+            await gate.shut()

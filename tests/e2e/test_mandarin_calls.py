@@ -20,7 +20,7 @@ from tests.e2e.conftest import hotline
 from tests.support import report_calls
 from transcriber.metrics import cer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 VOICES = {
     # call: (caller, operator)

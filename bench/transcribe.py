@@ -9,7 +9,7 @@ compared as digits) against the script. English: a five-minute report call spoke
 espeak-ng, at 16 kHz and as the PBX records it (8 kHz µ-law). Mandarin: natural
 speech (Kokoro, ``tests/support/kokoro.py``) at 8 kHz µ-law: the three report calls
 of ``tests/support/report_calls.py`` (statistics-law violations, names, addresses, ID,
-phone and card numbers read digit by digit) in each of four voices (``zh-voices``:
+phone and card numbers read digit by digit) in each of three voices (``zh-voices``:
 CER per voice), and a five-minute call made of their turns in turn (``zh-8k``, for
 speed). Rows with and without the built-in lexicon (``transcriber.lexicon``) show its
 effect; "+ case names" adds each call's entity, address and people as per-job hot
@@ -112,7 +112,7 @@ operator: You are welcome. Stay outside, keep your phone with you, and wait for 
     Goodbye.
 """
 
-ZH_VOICES = ("zf_xiaobei", "zm_yunjian", "zf_xiaoyi", "zm_yunxi")
+ZH_VOICES = ("zf_xiaobei", "zm_yunjian", "zf_xiaoyi")
 """Kokoro's Mandarin voices the bench speaks in (women ``zf_``, men ``zm_``)."""
 ZH_CALL_SECONDS = 300.0
 VOICES = {"operator": "en-gb", "caller": "en-us"}

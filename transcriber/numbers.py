@@ -154,11 +154,8 @@ def _scan(text: str, before: str, *, rewrite: bool) -> tuple[str, tuple[Number, 
     out: list[str] = []
     numbers: list[Number] = []
     done = 0
-    for match in _RUN.finditer(text):
-        start, end = _trim(text, match.start(), match.end())
+    for start, end in _spans(text, before):
         run = text[start:end]
-        if not run or not _is_digit_string(run):
-            continue
         digits = digits_of(run)
         hint = _hint(before + text[:start])
         if hint is None and text[end : end + 1] in _UNITS:
@@ -177,6 +174,39 @@ def _scan(text: str, before: str, *, rewrite: bool) -> tuple[str, tuple[Number, 
             numbers.append(Number(at, at + len(shown), digits, kind, uncertain, reason))
     out.append(text[done:])
     return "".join(out), tuple(numbers)
+
+
+_PAUSE = re.compile(r"[，,、]\s?")
+"""What the model writes where a caller paused inside a number read in groups."""
+
+
+def _spans(text: str, before: str) -> list[tuple[int, int]]:
+    """The digit strings of ``text``. After a hint word (卡号, 手机…), groups the caller
+    read with pauses (``6222，0212，3456``) are one number; elsewhere a comma
+    separates numbers (``3000，5000``)."""
+    runs: list[tuple[int, int, bool]] = []
+    for match in _RUN.finditer(text):
+        start, end = _trim(text, match.start(), match.end())
+        if end > start:
+            runs.append((start, end, _is_digit_string(text[start:end])))
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(runs):
+        start, end, ok = runs[i]
+        j = i
+        if _hint(before + text[:start]) is not None:
+            while (
+                j + 1 < len(runs)
+                and _PAUSE.fullmatch(text[runs[j][1] : runs[j + 1][0]])
+                and len(digits_of(text[runs[j + 1][0] : runs[j + 1][1]])) >= 2
+                and len(digits_of(text[runs[j][0] : runs[j][1]])) >= 2
+            ):
+                j += 1
+                ok = ok or runs[j][2]
+        if ok:
+            spans.append((start, runs[j][1]))
+        i = j + 1
+    return spans
 
 
 def _written(run: str, digits: str, kind: str, uncertain: bool) -> str:

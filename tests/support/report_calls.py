@@ -3,8 +3,10 @@
 Each call is a script of ``(speaker, text)`` turns about a statistics-law violation,
 with the names, addresses and numbers such calls are made of. Numbers read digit by
 digit are written ``{15912345678}`` in the script: the voice reads them in Chinese
-digits (``spoken``), the reference a transcript is scored against has them as
-Arabic digits (``written``), as the transcriber writes them.
+digits, in the groups people read them in, with a pause between (``spoken``: a
+mobile 3-4-4, an ID 6-8-4, a card in fours, a landline's area code apart); the
+reference a transcript is scored against has them as Arabic digits (``written``), as
+the transcriber writes them.
 
 ``call(name, caller="zm_yunjian", operator="zf_xiaoyi")`` gives the 8 kHz µ-law
 recording (cached, see ``tests.support.kokoro``); ``reference(name)`` its text.
@@ -12,6 +14,7 @@ recording (cached, see ``tests.support.kokoro``); ``reference(name)`` its text.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +68,9 @@ NUMBERS: dict[str, tuple[str, ...]] = {
 }
 """The numbers read digit by digit in each call, as Arabic digits."""
 
+ENTITIES = ("宏达机械厂", "金盛纺织有限公司", "绿源食品厂")
+"""The enterprises the calls report, as a bureau's register would list them."""
+
 KEY_WORDS: dict[str, tuple[str, ...]] = {
     "hongda": ("宏达机械厂", "虚报", "新乡县", "七里营镇", "会计", "统计台账", "原始记录"),
     "jinsheng": ("金盛纺织", "瞒报", "经济普查", "负责人", "伪造"),
@@ -82,9 +88,22 @@ NAMES: dict[str, tuple[str, ...]] = {
 _NUMBER = re.compile(r"\{(\d+X?)\}")
 
 
+def _groups(digits: str) -> list[str]:
+    if len(digits) == 11 and digits.startswith("1"):
+        cuts = [3, 7]
+    elif len(digits) == 18:
+        cuts = [6, 14]
+    elif digits.startswith("0"):
+        cuts = [3 if digits[1] in "12" else 4]
+    else:
+        cuts = list(range(4, len(digits), 4))
+    bounds = [0, *cuts, len(digits)]
+    return [digits[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 def spoken(text: str) -> str:
-    """The text as the voice reads it: ``{138…}`` in Chinese digits."""
-    return _NUMBER.sub(lambda m: spoken_digits(m.group(1)), text)
+    """The text as the voice reads it: ``{138…}`` in Chinese digits, in groups."""
+    return _NUMBER.sub(lambda m: "，".join(spoken_digits(g) for g in _groups(m.group(1))), text)
 
 
 def written(text: str) -> str:

@@ -157,3 +157,33 @@ def test_error_rates_compare_numbers_as_digits() -> None:
     heard = "产值只有3000万，手机159 1234 5678"
     assert cer("产值只有三千万。手机一五九一二三四五六七八", heard) == 0
     assert cer("手机15912345678", "手机1591235678") == pytest.approx(1 / 13)
+
+
+@pytest.mark.parametrize(
+    ("heard", "written", "digits"),
+    [
+        (
+            "卡号是六二二二，零二一二，三四五六，七八九零，一二八。",
+            "卡号是6222 0212 3456 7890 128。",
+            "6222021234567890128",
+        ),
+        ("手机一五九，一二三四，五六七八", "手机159 1234 5678", "15912345678"),
+        (
+            "身份证号是410105，19880315，2017。",
+            "身份证号是410105198803152017。",
+            "410105198803152017",
+        ),
+        ("座机是0538，6612345", "座机是0538-6612345", "05386612345"),
+    ],
+)
+def test_a_number_read_in_groups_after_its_hint_is_one_number(
+    heard: str, written: str, digits: str
+) -> None:
+    text, (number,) = numbers.normalize(heard)
+    assert (text, number.digits, number.uncertain) == (written, digits, False)
+
+
+def test_without_a_hint_a_comma_separates_numbers() -> None:
+    text, found = numbers.normalize("去年3000，今年50000，后年123456")
+    assert text == "去年3000，今年50000，后年123456"
+    assert [n.digits for n in found] == ["50000", "123456"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -74,6 +75,29 @@ async def test_failures_back_off_then_give_up(core: Hotline) -> None:
     assert (await q.counts())["failed"] == 1
     assert await q.retry_failed([job_id]) == 1
     assert (await _job(core.db, job_id)).status == JobStatus.QUEUED
+
+
+async def test_the_backoff_doubles_per_attempt_up_to_its_cap(core: Hotline) -> None:
+    q = JobQueue(core.db, QueueConfig(max_attempts=20, backoff_seconds=10, backoff_max_seconds=100))
+    ids = await _enqueue(q, 6, max_attempts=20)
+    jobs = await q.claim_many("w1", ["probe"], 6)
+    assert [j.id for j in jobs] == ids
+    delays = {}
+    for attempt, job in enumerate(jobs, start=1):
+        # The job as its worker holds it on this attempt (a plain value).
+        on_attempt = dataclasses.replace(job, attempts=attempt)
+        before = utcnow()
+        assert await q.fail(on_attempt, "w1", "boom") == JobStatus.QUEUED
+        after = utcnow()
+        run_after = (await _job(core.db, job.id)).run_after
+        delays[attempt] = (
+            (run_after - after).total_seconds(),
+            (run_after - before).total_seconds(),
+        )
+    # 10 s, then twice as long each attempt (± 20 % jitter), never over 100 s (± 20 %).
+    for attempt, nominal in {1: 10, 2: 20, 3: 40, 4: 80, 5: 100, 6: 100}.items():
+        low, high = delays[attempt]
+        assert 0.8 * nominal <= high and low <= 1.2 * nominal, (attempt, delays[attempt])
 
 
 async def test_an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish(core: Hotline) -> None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -29,24 +31,35 @@ class Rig:
         )
 
 
-@pytest.fixture
-async def rig(db_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def open_rig(
+    db_url: str, make_settings: Callable[..., Settings], **overrides: Any
+) -> AsyncIterator[Rig]:
+    """The hotline core forwarding to a fresh receiver; ``overrides`` change settings."""
     secret = new_secret()
     receiver = Receiver(secret)
     await receiver.start()
-    settings = make_settings(
-        database_url=db_url,
-        webhook_url=receiver.url,
-        webhook_secret=secret,
-        forward="auto",
-        webhook_retry_schedule=",".join(["0.2"] * 12),
-        webhook_timeout_seconds=1,
-        job_poll_seconds=0.05,
-        whisper_model="bundled-tiny.en",
-        language="en",
-    )
-    core = Hotline(settings)
+    fields: dict[str, Any] = {
+        "database_url": db_url,
+        "webhook_url": receiver.url,
+        "webhook_secret": secret,
+        "forward": "auto",
+        "webhook_retry_schedule": ",".join(["0.2"] * 12),
+        "webhook_timeout_seconds": 1,
+        "job_poll_seconds": 0.05,
+        "whisper_model": "bundled-tiny.en",
+        "language": "en",
+    }
+    core = Hotline(make_settings(**(fields | overrides)))
     await core.open(migrate=True)
-    yield Rig(core, receiver)
-    await core.close()
-    await receiver.stop()
+    try:
+        yield Rig(core, receiver)
+    finally:
+        await core.close()
+        await receiver.stop()
+
+
+@pytest.fixture
+async def rig(db_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[Rig]:
+    async with open_rig(db_url, make_settings) as made:
+        yield made

@@ -26,10 +26,15 @@ PYTEST = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
 # name -> (the file to mutate, the unit tests that are meant to protect it)
 MODULES: dict[str, tuple[str, list[str]]] = {
     "chain": ("hotline/evidence/chain.py", ["tests/unit/test_chain.py"]),
-    "jobs": ("hotline/jobs.py", ["tests/unit/test_backoff.py"]),
-    "throttle": ("hotline/auth/users.py", ["tests/unit/test_throttle.py"]),
-    "dispatch": ("hotline/webhooks/dispatch.py", ["tests/unit/test_webhook_schedule.py"]),
-    "links": ("hotline/webhooks/links.py", ["tests/unit/test_webhook_schedule.py"]),
+    # The queue's schedule and the throttle live on the database: their integration
+    # tests, on SQLite only.
+    "jobs": ("hotline/jobs.py", ["tests/integration/core/test_jobs.py", "-k", "sqlite"]),
+    "throttle": (
+        "hotline/auth/users.py",
+        ["tests/integration/core/test_login_throttle.py", "-k", "sqlite"],
+    ),
+    "dispatch": ("hotline/webhooks/dispatch.py", ["tests/unit/test_links.py"]),
+    "links": ("hotline/webhooks/links.py", ["tests/unit/test_links.py"]),
     "ami_protocol": ("hotline/ami/protocol.py", ["tests/unit/ami/test_protocol.py"]),
     "sip_message": ("hotline/sip/message.py", ["tests/unit/sip/test_message.py"]),
     "g711": ("transcriber/g711.py", ["tests/unit/rtp/test_rtp.py", "tests/unit/test_g711.py"]),
@@ -71,7 +76,8 @@ FRESH_IMPORT = {"g711", "rtp_g711"}
 
 def run(name: str) -> str:
     target, listed = MODULES[name]
-    tests = [t for t in listed if (ROOT / t).exists()]
+    # Test files not written yet drop out (a run on an older tree); options stay.
+    tests = [t for t in listed if not t.startswith("tests/") or (ROOT / t).exists()]
     cfg = ROOT / "setup.cfg"
     if cfg.exists():
         raise SystemExit("setup.cfg exists: the run writes its own and would overwrite it")

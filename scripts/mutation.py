@@ -35,7 +35,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "dispatch": ("hotline/webhooks/dispatch.py", ["tests/unit/test_links.py"]),
     "links": ("hotline/webhooks/links.py", ["tests/unit/test_links.py"]),
-    "ami_protocol": ("hotline/ami/protocol.py", ["tests/unit/ami/test_protocol.py"]),
+    "ami_protocol": (
+        "hotline/ami/protocol.py",
+        ["tests/unit/ami/test_protocol.py", "tests/unit/ami/test_protocol_edges.py"],
+    ),
     "sip_message": ("hotline/sip/message.py", ["tests/unit/sip/test_message.py"]),
     "g711": ("transcriber/g711.py", ["tests/unit/rtp/test_rtp.py", "tests/unit/test_g711.py"]),
     "rtp_g711": ("hotline/rtp/g711.py", ["tests/unit/rtp/test_rtp.py", "tests/unit/test_g711.py"]),

@@ -106,9 +106,11 @@ async def test_an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish(cor
     stale = await q.claim("dead-worker", ["probe"])
     assert stale is not None
     assert await q.claim("w2", ["probe"]) is None  # still leased
-    await asyncio.sleep(0.5)
-    fresh = await q.claim("w2", ["probe"])
-    assert fresh is not None and fresh.id == job_id and fresh.attempts == 2
+    async with asyncio.timeout(10):  # claimable again once the lease has run out
+        while (fresh := await q.claim("w2", ["probe"])) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    assert stale.lease_expires_at is not None and utcnow() >= stale.lease_expires_at
+    assert fresh.id == job_id and fresh.attempts == 2
     with pytest.raises(LeaseLost):
         async with core.db.session() as s:
             await q.complete_in(s, stale, "dead-worker")
@@ -122,8 +124,10 @@ async def test_a_job_whose_workers_keep_dying_ends_failed(core: Hotline) -> None
     q = JobQueue(core.db, QueueConfig(lease_seconds=0.1))
     (job_id,) = await _enqueue(q, 1, max_attempts=2)
     for _ in range(2):
-        assert await q.claim("crashy", ["probe"]) is not None
-        await asyncio.sleep(0.2)
+        held = await q.claim("crashy", ["probe"])
+        assert held is not None and held.lease_expires_at is not None
+        # The worker "dies": its lease runs out.
+        await asyncio.sleep((held.lease_expires_at - utcnow()).total_seconds() + 0.01)
     assert await q.claim("w", ["probe"]) is None
     job = await _job(core.db, job_id)
     assert job.status == JobStatus.FAILED

@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test system-deps test-speech check lint typecheck clean
+.PHONY: run test install install-test system-deps test-speech check lint typecheck mutation clean
 
 run: $(STAMP)
 	$(BIN)/hotline serve
@@ -42,6 +42,13 @@ test: install-test system-deps test-speech check
 
 check: lint typecheck
 
+# Mutation run over the pure cores, each module with its own tests (not part of `make
+# test`: it takes long). MODULES="g711 chain" runs some; counts and survivors go to
+# mutation-report/. See scripts/mutation.py.
+mutation: install-test
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	nice $(BIN)/python scripts/mutation.py $(MODULES)
+
 lint: install-test
 	$(BIN)/ruff check hotline transcriber tests bench examples
 	$(BIN)/ruff format --check hotline transcriber tests bench examples
@@ -50,4 +57,4 @@ typecheck: install-test
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache mutants mutation-report

@@ -3,10 +3,14 @@ is named at start instead of being ignored in silence."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
 
+from hotline.config import load_settings
+from hotline.intake import TRANSCRIBE
+from hotline.service import Hotline
 from tests.e2e.conftest import hotline
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 
@@ -61,3 +65,34 @@ def test_an_unknown_hotline_variable_is_named_at_start(
         "HOTLINE_COPY_APPROVERS is not a setting of this hotline and is ignored"
     )
     assert "HOTLINE_CONFIG" not in run.stderr
+
+
+def test_a_failed_transcription_shows_in_the_list_and_the_case(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    src = tmp_path / "call.wav"
+    shutil.copyfile(MIXMONITOR_SAMPLE, src)
+    assert hotline(["ingest", str(src), "--caller", "1"], cli_env).returncode == 0
+    queued = hotline(["cases"], cli_env)
+    assert "transcription queued" in queued.stdout and "failed" not in queued.stdout
+
+    async def give_up() -> None:
+        # A worker gives up on the job, as `hotline worker` does on undecodable audio.
+        core = Hotline(load_settings(environ=cli_env))
+        await core.open()
+        try:
+            job = await core.queue.claim("test-worker", [TRANSCRIBE])
+            assert job is not None
+            error = "audio could not be decoded: truncated data chunk"
+            status = await core.queue.fail(job, "test-worker", error, permanent=True)
+            assert status == "failed"
+        finally:
+            await core.close()
+
+    asyncio.run(give_up())
+    listed = hotline(["cases"], cli_env)
+    assert listed.returncode == 0
+    line = "transcription failed: audio could not be decoded: truncated data chunk"
+    assert line in listed.stdout, listed.stdout
+    shown = hotline(["case", "show", "HL-2026-000001"], cli_env)
+    assert line in shown.stdout, shown.stdout

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
 import secrets
@@ -38,6 +37,7 @@ from tests.support.docker_engine import (
     running_engine,
     standin_base_image,
 )
+from tests.support.prerequisites import missing
 from transcriber.models import BASE_SHA256
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,9 +49,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Docker is a prerequisite of the suite under CI: {reason}")
-    pytest.skip(f"no Docker engine can run here: {reason}")
+    missing(f"a Docker engine that can run here ({reason})")
 
 
 @pytest.fixture(scope="module")

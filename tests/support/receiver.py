@@ -2,7 +2,8 @@
 every delivery with the ``standardwebhooks`` library, and misbehaves on demand.
 
 Modes: ``ok`` (2xx), ``error`` (500), ``hang`` (no answer), ``drop`` (headers then the
-connection closes mid-body), ``gone`` (410). ``stop()`` then ``start()`` on the same
+connection closes mid-body), ``gone`` (410), ``hold`` (2xx once ``release`` is set,
+counting the requests kept waiting meanwhile). ``stop()`` then ``start()`` on the same
 port makes it "down" in between.
 """
 
@@ -36,6 +37,10 @@ class Receiver:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        self.release = asyncio.Event()
+        """Set to let the requests that ``hold`` keeps waiting have their answer."""
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     @property
     def url(self) -> str:
@@ -47,7 +52,7 @@ class Receiver:
         seen: set[str] = set()
         out = []
         for a in self.attempts:
-            if a.mode == "ok" and a.verified and a.msg_id not in seen:
+            if a.mode in ("ok", "hold") and a.verified and a.msg_id not in seen:
                 seen.add(a.msg_id)
                 out.append(a)
         return out
@@ -92,6 +97,14 @@ class Receiver:
             return web.json_response({"error": "this endpoint was retired"}, status=410)
         if mode == "hang":
             await asyncio.sleep(3600)
+        if mode == "hold":
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self._changed.set()
+            try:
+                await self.release.wait()
+            finally:
+                self.in_flight -= 1
         if mode == "drop":
             resp = web.StreamResponse(status=200)
             resp.content_length = 1000

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hotline.rtp import g711
 from hotline.rtp.packet import RtpPacket
+from tests.support import g711_reference
 
 PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
+SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}  # the code each law sends for digital silence
 
 
 def read_pcm(path: Path) -> np.ndarray:
@@ -35,12 +36,12 @@ def rtp_packets(
 ) -> list[tuple[float, RtpPacket]]:
     """(send time, packet) every 20 ms; packets whose index is in ``drop`` are left out."""
     dropped = set(drop)
-    coded = g711.encode(samples, codec)
+    coded = g711_reference.encode(samples, codec)
     out = []
     for index, start in enumerate(range(0, len(coded), 160)):
         if index in dropped:
             continue
-        payload = coded[start : start + 160].ljust(160, bytes([g711.SILENCE[codec]]))
+        payload = coded[start : start + 160].ljust(160, bytes([SILENCE[codec]]))
         packet = RtpPacket(
             payload_type=PAYLOAD_TYPES[codec],
             sequence_number=(first_seq + index) & 0xFFFF,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from hotline.evidence.chain import GENESIS, canonical, link_hash
@@ -34,3 +35,27 @@ def test_every_field_and_the_previous_hash_matter() -> None:
     assert link_hash(GENESIS, _body(2)) != base
     assert link_hash("1" * 64, _body(1)) != base
     assert len(base) == 64 and int(base, 16) >= 0
+
+
+def test_the_canonical_form_and_link_are_exactly_as_documented() -> None:
+    """The format verifiers outside the project rebuild: written out by hand."""
+    from datetime import timedelta, timezone
+
+    beijing = timezone(timedelta(hours=8))
+    body = canonical(
+        seq=7,
+        at=datetime(2026, 11, 28, 9, 2, 3, 5, tzinfo=beijing),  # stored as UTC
+        actor="cli:alice",
+        action="case.updated",
+        subject="case:3",
+        case_id=3,
+        details={"b": [1, 2], "a": "录音"},
+    )
+    assert body == (
+        '{"action":"case.updated","actor":"cli:alice","at":"2026-11-28T01:02:03.000005+00:00",'
+        '"case_id":3,"details":{"a":"录音","b":[1,2]},"seq":7,"subject":"case:3"}'
+    )
+    prev = "f" * 64
+    expected = hashlib.sha256((prev + "\n" + body).encode("utf-8")).hexdigest()
+    assert link_hash(prev, body) == expected
+    assert link_hash(GENESIS, body) == hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -76,15 +77,40 @@ async def test_failures_back_off_then_give_up(core: Hotline) -> None:
     assert (await _job(core.db, job_id)).status == JobStatus.QUEUED
 
 
+async def test_the_backoff_doubles_per_attempt_up_to_its_cap(core: Hotline) -> None:
+    q = JobQueue(core.db, QueueConfig(max_attempts=20, backoff_seconds=10, backoff_max_seconds=100))
+    ids = await _enqueue(q, 6, max_attempts=20)
+    jobs = await q.claim_many("w1", ["probe"], 6)
+    assert [j.id for j in jobs] == ids
+    delays = {}
+    for attempt, job in enumerate(jobs, start=1):
+        # The job as its worker holds it on this attempt (a plain value).
+        on_attempt = dataclasses.replace(job, attempts=attempt)
+        before = utcnow()
+        assert await q.fail(on_attempt, "w1", "boom") == JobStatus.QUEUED
+        after = utcnow()
+        run_after = (await _job(core.db, job.id)).run_after
+        delays[attempt] = (
+            (run_after - after).total_seconds(),
+            (run_after - before).total_seconds(),
+        )
+    # 10 s, then twice as long each attempt (± 20 % jitter), never over 100 s (± 20 %).
+    for attempt, nominal in {1: 10, 2: 20, 3: 40, 4: 80, 5: 100, 6: 100}.items():
+        low, high = delays[attempt]
+        assert 0.8 * nominal <= high and low <= 1.2 * nominal, (attempt, delays[attempt])
+
+
 async def test_an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish(core: Hotline) -> None:
     q = JobQueue(core.db, QueueConfig(lease_seconds=0.3))
     (job_id,) = await _enqueue(q, 1)
     stale = await q.claim("dead-worker", ["probe"])
     assert stale is not None
     assert await q.claim("w2", ["probe"]) is None  # still leased
-    await asyncio.sleep(0.5)
-    fresh = await q.claim("w2", ["probe"])
-    assert fresh is not None and fresh.id == job_id and fresh.attempts == 2
+    async with asyncio.timeout(10):  # claimable again once the lease has run out
+        while (fresh := await q.claim("w2", ["probe"])) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    assert stale.lease_expires_at is not None and utcnow() >= stale.lease_expires_at
+    assert fresh.id == job_id and fresh.attempts == 2
     with pytest.raises(LeaseLost):
         async with core.db.session() as s:
             await q.complete_in(s, stale, "dead-worker")
@@ -98,8 +124,10 @@ async def test_a_job_whose_workers_keep_dying_ends_failed(core: Hotline) -> None
     q = JobQueue(core.db, QueueConfig(lease_seconds=0.1))
     (job_id,) = await _enqueue(q, 1, max_attempts=2)
     for _ in range(2):
-        assert await q.claim("crashy", ["probe"]) is not None
-        await asyncio.sleep(0.2)
+        held = await q.claim("crashy", ["probe"])
+        assert held is not None and held.lease_expires_at is not None
+        # The worker "dies": its lease runs out.
+        await asyncio.sleep((held.lease_expires_at - utcnow()).total_seconds() + 0.01)
     assert await q.claim("w", ["probe"]) is None
     job = await _job(core.db, job_id)
     assert job.status == JobStatus.FAILED

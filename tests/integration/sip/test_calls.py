@@ -18,6 +18,7 @@ from tests.integration.sip.conftest import (
     find_exact,
     read_recording,
 )
+from tests.support.prerequisites import missing
 from tests.support.sip_pcap import speech_pcap
 from tests.support.sip_peers import (
     CALLER,
@@ -221,7 +222,7 @@ async def test_sipps_own_pcap_scenario_with_dtmf(tmp_path: Path, start_line: Lin
     (2833) DTMF "1", from the pcaps Debian installs with it."""
     shipped = Path("/usr/share/sip-tester")
     if not (shipped / "g711a.pcap").exists():
-        pytest.skip("sip-tester's pcaps are not installed")
+        missing("sip-tester's pcaps (/usr/share/sip-tester, Debian package sip-tester)")
     shutil.copytree(shipped, tmp_path / "pcap")  # the scenario plays pcap/g711a.pcap
     line = await start_line()
     run = await run_sipp(tmp_path, "builtin:uac_pcap", line.target)

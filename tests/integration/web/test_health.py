@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from hotline.config import Settings
 from hotline.pbx_checks import recordings_checks
 from hotline.sources import build_sources
 from tests.support.ami_simulator import AMISimulator
-from tests.support.web_server import WebRig
+from tests.support.web_server import WebRig, hotline_core, serve_web
 
 
 async def test_health_names_sources_and_incidents(
@@ -127,3 +128,27 @@ async def test_health_says_error_while_the_database_is_unreachable(
                         await asyncio.sleep(0.2)  # the pool drops its cut connections
         finally:
             await gate.shut()
+
+
+async def test_health_turns_degraded_when_the_evidence_store_runs_low(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """The same store, the same free space: a threshold 1 GiB under it is fine, 1 GiB
+    over it is ``degraded`` (the space others use on this disk meanwhile is far less)."""
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    seen = {}
+    for name, threshold in (("under", max(free_mb - 1024, 0)), ("over", free_mb + 1024)):
+        settings = make_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}",
+            evidence_min_free_mb=threshold,
+        )
+        async with hotline_core(settings) as core, serve_web(core) as rig:
+            client = rig.bearer(await rig.token("supervisor", "monitoring"))
+            status, body, _ = await client.get("/api/health")
+            assert status == 200, body
+            evidence = body["evidence"]
+            assert abs(evidence["free_bytes"] // (1024 * 1024) - free_mb) < 512, evidence
+            seen[name] = (body["status"], evidence["low"])
+            anonymous = (await rig.anonymous().get("/api/health"))[1]
+            assert anonymous == {"status": body["status"]}
+    assert seen == {"under": ("ok", False), "over": ("degraded", True)}

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotline.rtp import g711
 from hotline.rtp.packet import RtpPacket, TelephoneEvent
 from hotline.rtp.recording import CallRecorder
 from hotline.rtp.session import MediaSession, Notice, open_media
+from tests.support import g711_reference as reference
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -47,7 +47,7 @@ async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
     assert silent.payload == b"\xff" * 160 and silent.marker
     assert silent.timestamp - sent[-1].timestamp == round((1.5 - 0.3) * 8000)  # follows the clock
 
-    speech = g711.encode(tone, "PCMU")
+    speech = reference.encode(tone, "PCMU")
     for index in (0, 2, 1, 3, 4):  # reordered on the way
         packet = RtpPacket(
             0, 50 + index, 9000 + 160 * index, 77, speech[160 * index : 160 * (index + 1)]
@@ -78,7 +78,7 @@ async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
     first = round(0.041 * 8000)  # the first frame went out 41 ms after answer
     sent_channel = frames[first : first + len(tone), 1]
     assert not frames[:first, 1].any()
-    assert np.array_equal(sent_channel, g711.decode(g711.encode(tone, "PCMU"), "PCMU"))
-    caller, expected = frames[:, 0], g711.decode(speech, "PCMU")
+    assert np.array_equal(sent_channel, reference.decode(reference.encode(tone, "PCMU"), "PCMU"))
+    caller, expected = frames[:, 0], reference.decode(speech, "PCMU")
     start = int(np.flatnonzero(caller)[0] - np.flatnonzero(expected)[0])
     assert np.array_equal(caller[start : start + 800], expected)  # in timestamp order

@@ -319,6 +319,32 @@ function casePage() {
   }
   loadVersions().catch((error) => say(diffBox, t("js.error", { message: error.message }), true));
 
+  // Transcribe again with another language or model: a new version once the job is done.
+  const rerun = document.getElementById("rerun-form");
+  const rerunStatus = document.getElementById("rerun-status");
+  if (rerun) {
+    rerun.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(rerun);
+      const body = { language: form.get("language") || null, model: form.get("model") || null };
+      rerun.querySelector("button").disabled = true;
+      try {
+        const queued = await api("POST", `/api/cases/${caseId}/transcript/rerun`, body);
+        say(rerunStatus, t("js.rerun_queued", { version: queued.version }));
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          const data = await api("GET", `/api/cases/${caseId}/transcript/versions`);
+          if (data.versions.some((v) => v.version >= queued.version)) break;
+        }
+        say(rerunStatus, t("js.rerun_ready", { version: queued.version }));
+        location.reload();
+      } catch (error) {
+        rerun.querySelector("button").disabled = false;
+        say(rerunStatus, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
+
   // Case fields: only what changed is sent.
   const fields = document.getElementById("case-fields");
   const fieldsStatus = document.getElementById("fields-status");

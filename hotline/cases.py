@@ -199,9 +199,11 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
     chosen = [t for t in view.transcripts if shown(t)] or list(view.transcripts)
     segments: list[dict[str, Any]] = []
     texts: list[str] = []
+    shifts: dict[int | None, float] = {}
     for t in chosen:
         source = by_id.get(t.recording_id)
         shift = offsets.get(source.sequence, 0.0) if source is not None else 0.0
+        shifts[t.id] = shift
         for seg in t.segments:
             segments.append(
                 {
@@ -232,6 +234,55 @@ def transcript_json(view: CaseView) -> dict[str, Any] | None:
         "created_at": _iso(newest.created_at),
         "text": "\n".join(texts),
         "segments": segments,
+        "report": _report(chosen, shifts),
+    }
+
+
+def _report(rows: list[Transcript], shifts: dict[int | None, float]) -> dict[str, Any] | None:
+    """The machine's drop reports of ``rows`` as one (``Transcript.report``): what was
+    kept and dropped, why, and how much of the audio had voice; ``None`` when no row
+    has one (made before drops were reported)."""
+    reported = [t for t in rows if t.report]
+    if not reported:
+        return None
+    reasons: dict[str, dict[str, Any]] = {}
+    dropped: list[dict[str, Any]] = []
+    voiced = [
+        t.report["voiced_seconds"] for t in reported if t.report.get("voiced_seconds") is not None
+    ]
+    for t in reported:
+        for reason, entry in (t.report.get("reasons") or {}).items():
+            entry_sum = reasons.setdefault(reason, {"segments": 0, "seconds": 0.0})
+            entry_sum["segments"] += int(entry["segments"])
+            entry_sum["seconds"] = round(entry_sum["seconds"] + float(entry["seconds"]), 3)
+        shift = shifts.get(t.id, 0.0)
+        for d in t.report.get("dropped") or ():
+            dropped.append(
+                {
+                    **d,
+                    "start": round(float(d["start"]) + shift, 3),
+                    "end": round(float(d["end"]) + shift, 3),
+                    "recording_id": t.recording_id,
+                }
+            )
+
+    def total(key: str) -> float:
+        return round(sum(float(t.report.get(key) or 0) for t in reported), 3)
+
+    kept, lost = total("kept_seconds"), total("dropped_seconds")
+    kept_segments = int(total("kept_segments"))
+    newest = max(reported, key=lambda t: t.created_at)
+    return {
+        "needs_notice": kept_segments == 0 or lost > kept,
+        "kept_segments": kept_segments,
+        "kept_seconds": kept,
+        "dropped_segments": int(total("dropped_segments")),
+        "dropped_seconds": lost,
+        "reasons": reasons,
+        "voiced_seconds": round(sum(voiced), 3) if voiced else None,
+        "duration": total("duration"),
+        "dropped": sorted(dropped, key=lambda d: (d["start"], d["end"])),
+        "rerun": newest.report.get("rerun"),
     }
 
 

@@ -171,6 +171,8 @@ async def correct(
             text=join_texts(s["text"] for s in new_segments),
             segments=new_segments,
             supersedes_id=old_row.id,
+            # What the machine dropped stays true of the corrected text's audio.
+            report={k: v for k, v in (old_row.report or {}).items() if k != "rerun"},
         )
         session.add(row)
         await session.flush()

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -123,6 +124,104 @@ def _clean_hotwords(words: Sequence[Any]) -> tuple[str, ...]:
     return cleaned
 
 
+RERUN_MODELS = ("bundled-base", "bundled-tiny.en")
+"""Models a handler may re-run with besides ``HOTLINE_WHISPER_MODEL`` (the bundled ones,
+``transcriber.models.BUNDLED``): a path or name typed into a web form is never loaded."""
+
+
+def rerun_models(settings: Settings) -> tuple[str, ...]:
+    """The models a re-run may ask for, the configured one first."""
+    configured = (settings.whisper_model,) if settings.whisper_model else ()
+    return tuple(dict.fromkeys(configured + RERUN_MODELS))
+
+
+def rerun_payload(
+    recording_id: int,
+    *,
+    batch: str,
+    version: int,
+    language: str | None,
+    model: str | None,
+    requested_by: str,
+    hotwords: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The ``transcribe`` job of a handler's re-run: a new machine version of one
+    recording (``version``, shared by the recordings re-run together as ``batch``),
+    with another language or model, and the case's names as extra hot words."""
+    words = [w for w in dict.fromkeys(" ".join(w.split())[:64] for w in hotwords) if w]
+    return {
+        "recording_id": int(recording_id),
+        "hotwords": words[:32],
+        "rerun": {
+            "batch": batch,
+            "version": int(version),
+            "language": language,
+            "model": model,
+            "requested_by": requested_by,
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Rerun:
+    """What a re-run job asks for (``rerun_payload``)."""
+
+    job_id: int
+    batch: str
+    version: int
+    language: str | None
+    model: str | None
+    requested_by: str
+    hotwords: tuple[str, ...]
+
+    @classmethod
+    def of(cls, job: ClaimedJob) -> Rerun | None:
+        asked = job.payload.get("rerun")
+        if asked is None:
+            return None
+        words = job.payload.get("hotwords") or []
+        if not isinstance(asked, dict) or not all(isinstance(w, str) for w in words):
+            raise PermanentJobError(f"job {job.id}: a re-run payload is malformed: {asked!r}")
+        return cls(
+            job_id=job.id,
+            batch=str(asked.get("batch") or job.id),
+            version=int(asked.get("version") or 2),
+            language=asked.get("language") or None,
+            model=asked.get("model") or None,
+            requested_by=str(asked.get("requested_by") or ""),
+            hotwords=tuple(words),
+        )
+
+    def record(self) -> dict[str, Any]:
+        """How the transcript row and its audit event say what was asked."""
+        return {
+            "job": self.job_id,
+            "batch": self.batch,
+            "language": self.language,
+            "model": self.model,
+            "requested_by": self.requested_by,
+            "hotwords": list(self.hotwords),
+        }
+
+    def wrote(self, row: Transcript) -> bool:
+        return bool((row.report or {}).get("rerun", {}).get("job") == self.job_id)
+
+    async def place(
+        self, s: AsyncSession, case_id: int, recording_id: int
+    ) -> tuple[int, int | None]:
+        """The version this run writes and the row it supersedes: the version asked
+        for, or past any version written since (a correction) by anything but this
+        re-run's own jobs."""
+        rows = (await s.exec(select(Transcript).where(col(Transcript.case_id) == case_id))).all()
+        others = [
+            t.version for t in rows if (t.report or {}).get("rerun", {}).get("batch") != self.batch
+        ]
+        version = max([self.version, *(v + 1 for v in others)])
+        own = [t for t in rows if t.recording_id == recording_id]
+        newest = max(own, key=lambda t: t.version) if own else None
+        return version, newest.id if newest is not None else None
+
+
 class TranscriptionService:
     """Owns the process's one model and runs ``transcribe`` jobs with it."""
 
@@ -134,28 +233,39 @@ class TranscriptionService:
         self.store = store
         self.outbox = outbox
         self._model: transcriber.Transcriber | None = None
+        self._other: tuple[str, transcriber.Transcriber] | None = None
+        """A model a handler's re-run asked for, kept until another one is asked for."""
         self._loading = asyncio.Lock()
         self.seconds_transcribed = 0.0
 
-    async def model(self) -> transcriber.Transcriber:
+    async def model(self, name: str | None = None) -> transcriber.Transcriber:
+        """The configured model, or (a re-run) the one called ``name``."""
         import transcriber  # numpy and the speech stack load only where they are used
 
+        default = name is None or name == self.settings.whisper_model
         async with self._loading:
-            if self._model is None:
-                started = time.perf_counter()
-                try:
-                    options = transcriber.Options(hotwords=self.settings.hotword_list)
-                    self._model = await asyncio.to_thread(
-                        transcriber.load,
-                        self.settings.whisper_model,
-                        compute_type=self.settings.whisper_compute_type,
-                        cpu_threads=self.settings.whisper_threads,
-                        options=options,
-                    )
-                except transcriber.TranscriptionError as exc:
-                    raise TranscriptionError(str(exc)) from exc
-                log.info("loaded %s in %.1f s", self._model.model_id, time.perf_counter() - started)
-            return self._model
+            if default and self._model is not None:
+                return self._model
+            if not default and self._other is not None and self._other[0] == name:
+                return self._other[1]
+            started = time.perf_counter()
+            try:
+                options = transcriber.Options(hotwords=self.settings.hotword_list)
+                loaded = await asyncio.to_thread(
+                    transcriber.load,
+                    self.settings.whisper_model if default else name,
+                    compute_type=self.settings.whisper_compute_type,
+                    cpu_threads=self.settings.whisper_threads,
+                    options=options,
+                )
+            except transcriber.TranscriptionError as exc:
+                raise TranscriptionError(str(exc)) from exc
+            log.info("loaded %s in %.1f s", loaded.model_id, time.perf_counter() - started)
+            if default:
+                self._model = loaded
+            else:
+                self._other = (str(name), loaded)
+            return loaded
 
     def _file(self, rec: Recording) -> contextlib.AbstractAsyncContextManager[Path]:
         """The model reads files: the sealed one, or a checked copy of a remote one."""
@@ -164,6 +274,7 @@ class TranscriptionService:
     async def __call__(self, job: ClaimedJob, lease: Lease) -> None:
         recording_id = int(job.payload["recording_id"])
         asked = _clean_hotwords(job.payload.get("hotwords") or [])
+        rerun = Rerun.of(job)
         async with self.db.session() as s:
             rec = await s.get(Recording, recording_id)
             if rec is None:
@@ -173,26 +284,28 @@ class TranscriptionService:
             owner = await s.get(Case, job.case_id) if job.case_id is not None else None
             names = case_hotwords(owner) if owner is not None else ()
             extra = asked + tuple(w for w in names if w not in asked)
-            done = (
+            machine = (
                 await s.exec(
-                    select(Transcript.id).where(
+                    select(Transcript).where(
                         col(Transcript.recording_id) == recording_id,
                         col(Transcript.source) == "machine",
                     )
                 )
-            ).first()
+            ).all()
+            done = [t for t in machine if rerun is None or rerun.wrote(t)]
             legs = await _speaker_legs(s, rec) if rec.leg == "mix" else {}
-        if done is not None:
+        if done:
             # A worker died after writing the transcript but before its lease ended.
             async with self.db.session() as s:
                 await lease.complete_in(s)
             return
         import transcriber
 
-        model = await self.model()
+        model = await self.model(rerun.model if rerun else None)
         # The caller's and the operator's own legs, when the PBX wrote them, say who
         # spoke; otherwise the mix (a two-channel file is split by the transcriber).
-        language = None if self.settings.language == "auto" else self.settings.language
+        wanted = (rerun.language if rerun else None) or self.settings.language
+        language = None if wanted == "auto" else wanted
         started = time.perf_counter()
         async with contextlib.AsyncExitStack() as files:
             audio: Path | dict[str, Path]
@@ -224,16 +337,24 @@ class TranscriptionService:
             await lease.complete_in(s)  # first: fails if another worker took the job
             case = await s.get(Case, job.case_id)
             assert case is not None
+            report = result.drop_report()
+            report["dropped"] = [d.to_dict() for d in result.dropped]
+            version, supersedes = 1, None
+            if rerun is not None:
+                version, supersedes = await rerun.place(s, case.id or 0, recording_id)
+                report["rerun"] = rerun.record()
             transcript = Transcript(
                 recording_id=recording_id,
                 case_id=case.id or 0,
-                version=1,
+                version=version,
                 source="machine",
                 author=model.model_id,
                 language=result.language,
                 model=result.model,
                 text=result.text,
                 segments=[seg.to_dict() for seg in result.segments],
+                supersedes_id=supersedes,
+                report=report,
             )
             s.add(transcript)
             case.updated_at = utcnow()
@@ -247,10 +368,12 @@ class TranscriptionService:
                 case_id=case.id,
                 details={
                     "recording_id": recording_id,
-                    "version": 1,
+                    "version": version,
                     "language": result.language,
                     "model": result.model,
                     "segments": len(result.segments),
+                    "dropped": len(result.dropped),
+                    **({"rerun": rerun.record()} if rerun else {}),
                 },
             )
             await self.outbox.case_transcribed(s, case)

@@ -116,7 +116,7 @@ class Transcriber:
                 )
                 kept.append(good)
                 dropped.extend(bad)
-        return Transcript(
+        result = Transcript(
             language=lang,
             duration=round(duration, 3),
             model=self.model_id,
@@ -124,6 +124,10 @@ class Transcriber:
             language_probability=probability,
             dropped=tuple(sorted(dropped, key=lambda d: (d.start, d.end))),
         )
+        if result.needs_notice:
+            # Said beside an empty or mostly dropped transcript: was there voice at all?
+            result = replace(result, voiced_seconds=voiced_seconds(tracks))
+        return result
 
     # -- steps ---------------------------------------------------------------------
 
@@ -225,6 +229,25 @@ class Transcriber:
             elif verdict.reason != "empty" or r.text.strip():
                 dropped.append(Dropped(start, end, r.text.strip(), verdict.reason, speaker))
         return kept, dropped
+
+
+def voiced_seconds(tracks: Sequence[tuple[str | None, Audio]]) -> float:
+    """Seconds in which Silero VAD (faster-whisper's, default settings) hears voice on
+    any of the tracks; time voiced on two tracks at once counts once."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = sorted(
+        (c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
+        for _name, track in tracks
+        for c in get_speech_timestamps(track.channels[0], VadOptions())
+    )
+    total, reach = 0.0, 0.0
+    for start, end in spans:
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return round(total, 3)
 
 
 SILENCE_DBFS = -60.0

@@ -122,6 +122,42 @@ class Transcript:
     """How sure language detection was (``None`` when the language was given)."""
     dropped: tuple[Dropped, ...] = field(default_factory=tuple)
     """Segments removed as silence, hallucination or prompt echo."""
+    voiced_seconds: float | None = None
+    """Seconds of the recording in which voice activity detection heard voice (all
+    tracks together, overlaps counted once). Measured when the transcript is empty or
+    mostly dropped (``needs_notice``), else ``None``."""
+
+    @property
+    def kept_seconds(self) -> float:
+        return round(sum(max(0.0, s.end - s.start) for s in self.segments), 3)
+
+    @property
+    def dropped_seconds(self) -> float:
+        return round(sum(max(0.0, d.end - d.start) for d in self.dropped), 3)
+
+    @property
+    def needs_notice(self) -> bool:
+        """Nothing kept, or the guards dropped more speech time than they kept: a reader
+        should be told what was dropped and why before trusting the text."""
+        return not self.segments or self.dropped_seconds > self.kept_seconds
+
+    def drop_report(self) -> dict[str, Any]:
+        """What the guards dropped, per reason, against what was kept and heard."""
+        reasons: dict[str, dict[str, Any]] = {}
+        for d in self.dropped:
+            entry = reasons.setdefault(d.reason, {"segments": 0, "seconds": 0.0})
+            entry["segments"] += 1
+            entry["seconds"] = round(entry["seconds"] + max(0.0, d.end - d.start), 3)
+        return {
+            "needs_notice": self.needs_notice,
+            "kept_segments": len(self.segments),
+            "kept_seconds": self.kept_seconds,
+            "dropped_segments": len(self.dropped),
+            "dropped_seconds": self.dropped_seconds,
+            "reasons": reasons,
+            "voiced_seconds": self.voiced_seconds,
+            "duration": self.duration,
+        }
 
     @property
     def text(self) -> str:
@@ -156,4 +192,6 @@ class Transcript:
             "text": self.text,
             "segments": [s.to_dict() for s in self.segments],
             "dropped": [d.to_dict() for d in self.dropped],
+            "voiced_seconds": self.voiced_seconds,
+            "drops": self.drop_report(),
         }

@@ -158,6 +158,12 @@ class Transcript(SQLModel, table=True):
     )
     supersedes_id: int | None = Field(default=None, foreign_key="transcripts.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    report: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    """A machine transcript's drop report (``transcriber.Transcript.drop_report``: what
+    the guards dropped and why, voiced seconds) with its ``dropped`` segments, and for a
+    re-run what was asked (``rerun``: language, model, by whom); ``{}`` before 0011."""
 
 
 class AuditEvent(SQLModel, table=True):

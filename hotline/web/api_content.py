@@ -4,9 +4,11 @@ transcript's versions, corrections and differences. Every look is an audit event
 from __future__ import annotations
 
 import re
+import secrets
 import time
 
 from aiohttp import web
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hotline.auth.roles import Permission, Principal
@@ -21,7 +23,9 @@ from hotline.corrections import (
     versions,
 )
 from hotline.evidence.audit import append_audit
-from hotline.store.tables import Recording, Transcript
+from hotline.intake import TRANSCRIBE
+from hotline.store.tables import Job, JobStatus, Recording, Transcript
+from hotline.transcription import rerun_models, rerun_payload
 from hotline.web.api_cases import CASE_ID, CASE_READERS
 from hotline.web.keys import RECENT_PLAYS
 from hotline.web.present import audit_transcript_view, load_case, may_read_content
@@ -30,6 +34,8 @@ from hotline.web.schemas import (
     DiffOut,
     DiffQuery,
     RecordingQuery,
+    RerunIn,
+    RerunOut,
     TranscriptOut,
     TranscriptQuery,
     VersionsOut,
@@ -219,4 +225,98 @@ async def transcript_diff(ctx: Ctx) -> DiffOut:
             "to_version": query.to_version,
             "segments": diff(old, new),
         }
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/cases/{id}/transcript/rerun",
+    summary="Transcribe the recordings again (a new version; the old ones stay)",
+    tag="content",
+    allow={Permission.CASES_WRITE},
+    body=RerunIn,
+    response=RerunOut,
+    status=202,
+    errors=(404, 409),
+    path_params={"id": CASE_ID},
+    description="Queues one `transcribe` job per transcribed recording of the case, with "
+    "another language or model; the case's entity name and address are given to the "
+    "model as hot words. Each writes the returned version (a machine version: "
+    "`source` `machine`) when it is done. 409 while a transcription of the case is "
+    "still queued or running. An audit event (`transcription.rerun_requested`); each "
+    "result is `transcript.created`.",
+)
+async def rerun_transcript(ctx: Ctx) -> RerunOut:
+    asked = await ctx.body(RerunIn)
+    settings = ctx.core.settings
+    offered = rerun_models(settings)
+    if asked.model is not None and asked.model not in offered:
+        raise ApiError(400, f"model {asked.model!r} is not offered; choose one of {list(offered)}")
+    chosen = asked.model or settings.whisper_model or offered[0]
+    if chosen.endswith(".en") and asked.language not in (None, "en"):
+        raise ApiError(400, f"{chosen} understands English only, not {asked.language!r}")
+    if chosen.endswith(".en") and asked.language is None and settings.language != "en":
+        raise ApiError(400, f"{chosen} understands English only: choose the language en")
+    async with ctx.core.db.session() as s:
+        view = await load_case(s, ctx.user, ctx.path("id"))
+        _content(ctx.user, view)
+        case_id = view.case.id or 0
+        rows = await all_rows(s, case_id)
+        if not rows:
+            raise ApiError(409, f"case {view.case.number} has no transcript yet to re-run")
+        busy = (
+            await s.exec(
+                select(Job.id).where(
+                    col(Job.case_id) == case_id,
+                    col(Job.kind) == TRANSCRIBE,
+                    col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                )
+            )
+        ).first()
+        if busy is not None:
+            raise ApiError(409, f"a transcription of case {view.case.number} is already under way")
+        version = max(t.version for t in rows) + 1
+        recording_ids = sorted({t.recording_id for t in rows})
+        batch = secrets.token_hex(8)
+        names = [view.case.entity_name, view.case.entity_address]
+        jobs = []
+        for recording_id in recording_ids:
+            job = ctx.core.queue.enqueue(
+                s,
+                TRANSCRIBE,
+                rerun_payload(
+                    recording_id,
+                    batch=batch,
+                    version=version,
+                    language=asked.language,
+                    model=asked.model,
+                    requested_by=ctx.user.actor,
+                    hotwords=[n for n in names if n],
+                ),
+                case_id=case_id,
+            )
+            jobs.append(job)
+        await s.flush()
+        job_ids = [j.id or 0 for j in jobs]
+        await append_audit(
+            s,
+            actor=ctx.user.actor,
+            action="transcription.rerun_requested",
+            subject=f"case:{case_id}",
+            case_id=case_id,
+            details={
+                "version": version,
+                "language": asked.language,
+                "model": asked.model,
+                "recording_ids": recording_ids,
+                "jobs": job_ids,
+                "hotwords": len([n for n in names if n]),
+            },
+        )
+    return RerunOut(
+        version=version,
+        recording_ids=recording_ids,
+        jobs=job_ids,
+        language=asked.language,
+        model=asked.model,
     )

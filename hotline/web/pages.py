@@ -33,6 +33,7 @@ from hotline.custody.levels import LEVELS
 from hotline.custody.requests import CopyState
 from hotline.errors import InputError, LoginRefused, LoginThrottled, NotFound
 from hotline.store.tables import Case, CaseStatus
+from hotline.transcription import rerun_models
 from hotline.web.api_cases import case_history, query_cases
 from hotline.web.audit_words import lookup_for, worded
 from hotline.web.keys import CATALOGS, CORE, PRINCIPAL
@@ -306,6 +307,8 @@ async def case_page(request: web.Request, principal: Principal) -> web.StreamRes
         history=history,
         categories=CATEGORIES,
         editable=principal.can(Permission.CASES_WRITE),
+        rerun_models=rerun_models(request.app[CORE].settings),
+        rerun_language=request.app[CORE].settings.language,
         can_forward=principal.can(Permission.CASES_FORWARD),
         can_unmask=principal.can(Permission.CALLER_UNMASK) and case.caller.masked,
         can_set_level=principal.can(Permission.CONFIDENTIALITY_SET),

@@ -212,9 +212,94 @@ class TranscriptInfo(Out):
     created_at: datetime | None
 
 
+class DroppedOut(Out):
+    """A segment the model produced that the guards removed."""
+
+    start: float
+    end: float
+    text: str
+    reason: str = Field(
+        description="`no-speech` (the model itself marked it), `silence` (nothing audible "
+        "there), `hallucination` (a known invented phrase), `prompt-echo`, `hotword-echo`, "
+        "`repetition` (a loop), `empty`"
+    )
+    speaker: str | None = None
+    recording_id: int | None = None
+
+
+class DropReasonOut(Out):
+    segments: int
+    seconds: float
+
+
+class RerunInfoOut(Out):
+    language: str | None = Field(description="as asked; null: the configured one")
+    model: str | None = Field(description="as asked; null: the configured one")
+    requested_by: str
+
+
+class TranscriptReportOut(Out):
+    """What the machine kept and dropped, for the transcript as shown (all its
+    recordings). Empty for transcripts made before drops were reported."""
+
+    needs_notice: bool = Field(
+        description="nothing was kept, or the guards dropped more speech time than they "
+        "kept: the text is not the whole call"
+    )
+    kept_segments: int
+    kept_seconds: float
+    dropped_segments: int
+    dropped_seconds: float
+    reasons: dict[str, DropReasonOut] = Field(description="per drop reason")
+    voiced_seconds: float | None = Field(
+        description="seconds of the audio in which voice activity detection heard voice; "
+        "measured when `needs_notice`, else null"
+    )
+    duration: float = Field(description="seconds of audio transcribed")
+    dropped: list[DroppedOut]
+    rerun: RerunInfoOut | None = Field(
+        None, description="set when this version is a handler's re-run"
+    )
+
+
 class TranscriptOut(TranscriptInfo):
     text: str
     segments: list[SegmentOut]
+    report: TranscriptReportOut | None = Field(
+        None, description="null for transcripts made before drops were reported"
+    )
+
+
+class RerunIn(In):
+    language: str | None = Field(
+        None,
+        max_length=8,
+        description="`zh`, `en`, another Whisper code, or `auto`; null: HOTLINE_LANGUAGE",
+    )
+    model: str | None = Field(
+        None,
+        max_length=255,
+        description="one of the models offered (`HOTLINE_WHISPER_MODEL`, `bundled-base`, "
+        "`bundled-tiny.en`); null: HOTLINE_WHISPER_MODEL",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        value = value.lower()
+        if value != "auto" and not re.fullmatch(r"[a-z]{2,3}", value):
+            raise ValueError(f"expected a language code such as zh or en, or auto; got {value!r}")
+        return value
+
+
+class RerunOut(Out):
+    version: int = Field(description="the version the re-run will write")
+    recording_ids: list[int]
+    jobs: list[int] = Field(description="the `transcribe` jobs queued")
+    language: str | None
+    model: str | None
 
 
 class PreservationOut(Out):

@@ -219,12 +219,26 @@ function casePage() {
   }
 
   function seek(segment) {
+    seekTo(segment, Number(segment.dataset.start));
+  }
+
+  function seekTo(segment, at) {
     const player = playerFor(segment.dataset.recording);
     if (!player) return;
-    player.currentTime = Math.max(0, Number(segment.dataset.start) - Number(player.dataset.offset));
+    player.currentTime = Math.max(0, at - Number(player.dataset.offset));
     player.play().catch(() => {});
     highlight(player);
   }
+
+  // The word being played: the one whose timed span holds the player's time (on the
+  // case's timeline: a later recording's player starts at its offset).
+  function collectWords() {
+    return list ? [...list.querySelectorAll(".word")].map((node) => ({
+      node, start: Number(node.dataset.start), end: Number(node.dataset.end),
+    })) : [];
+  }
+  let words = collectWords();
+  let playing = null;
 
   function highlight(player) {
     const at = Number(player.dataset.offset) + player.currentTime;
@@ -235,15 +249,35 @@ function casePage() {
       }
       segment.classList.toggle("current", on);
     }
+    const word = editing ? null : words.find((w) => at >= w.start && at < w.end) || null;
+    if (word !== playing) {
+      if (playing) playing.node.classList.remove("playing");
+      if (word) word.node.classList.add("playing");
+      playing = word;
+    }
+  }
+
+  // timeupdate comes four times a second; while playing, follow every frame so the
+  // highlight moves with each word.
+  function follow(player) {
+    highlight(player);
+    if (!player.paused && !player.ended) requestAnimationFrame(() => follow(player));
   }
 
   for (const player of players) {
     player.addEventListener("timeupdate", () => highlight(player));
     player.addEventListener("seeked", () => highlight(player));
+    player.addEventListener("pause", () => highlight(player));
+    player.addEventListener("play", () => follow(player));
   }
   for (const segment of segments) {
     segment.querySelector(".time").addEventListener("click", () => seek(segment));
-    segment.querySelector(".text").addEventListener("click", () => { if (!editing) seek(segment); });
+    segment.querySelector(".text").addEventListener("click", (event) => {
+      if (editing) return;
+      const word = event.target.closest(".word");
+      if (word) seekTo(segment, Number(word.dataset.start));
+      else seek(segment);
+    });
   }
 
   // Corrections: the text of each segment becomes editable; saving sends a new version.
@@ -253,6 +287,7 @@ function casePage() {
   const correctionStatus = document.getElementById("correction-status");
   function setEditing(on) {
     editing = on;
+    if (on && playing) { playing.node.classList.remove("playing"); playing = null; }
     for (const segment of segments) {
       const text = segment.querySelector(".text");
       text.contentEditable = on ? "plaintext-only" : "false";
@@ -264,10 +299,13 @@ function casePage() {
     if (cancel) cancel.hidden = !on;
   }
   if (correct) {
-    const originals = segments.map((s) => s.querySelector(".text").textContent);
+    // The timed words as they were, to put back on cancel.
+    const originals = segments.map((s) => [...s.querySelector(".text").childNodes].map((n) => n.cloneNode(true)));
     correct.addEventListener("click", () => setEditing(true));
     cancel.addEventListener("click", () => {
-      segments.forEach((s, i) => { s.querySelector(".text").textContent = originals[i]; });
+      segments.forEach((s, i) => { s.querySelector(".text").replaceChildren(...originals[i]); });
+      words = collectWords();
+      playing = null;
       setEditing(false);
     });
     save.addEventListener("click", async () => {
@@ -318,6 +356,32 @@ function casePage() {
     if (latest && latest.version > 1) await showDiff(latest.version - 1, latest.version);
   }
   loadVersions().catch((error) => say(diffBox, t("js.error", { message: error.message }), true));
+
+  // Transcribe again with another language or model: a new version once the job is done.
+  const rerun = document.getElementById("rerun-form");
+  const rerunStatus = document.getElementById("rerun-status");
+  if (rerun) {
+    rerun.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = new FormData(rerun);
+      const body = { language: form.get("language") || null, model: form.get("model") || null };
+      rerun.querySelector("button").disabled = true;
+      try {
+        const queued = await api("POST", `/api/cases/${caseId}/transcript/rerun`, body);
+        say(rerunStatus, t("js.rerun_queued", { version: queued.version }));
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          const data = await api("GET", `/api/cases/${caseId}/transcript/versions`);
+          if (data.versions.some((v) => v.version >= queued.version)) break;
+        }
+        say(rerunStatus, t("js.rerun_ready", { version: queued.version }));
+        location.reload();
+      } catch (error) {
+        rerun.querySelector("button").disabled = false;
+        say(rerunStatus, t("js.error", { message: error.message }), true);
+      }
+    });
+  }
 
   // Case fields: only what changed is sent.
   const fields = document.getElementById("case-fields");

@@ -105,9 +105,14 @@ async def test_the_caller_talks_with_the_operator_and_both_sides_are_recorded(
 
     # Each phone heard the other: the caller the notice, then the operator (A-law turned
     # µ-law on the way); the operator the caller (the other way round).
-    caller_heard = transcribe(_read(heard(tmp_path / "caller-heard")))
-    assert "recorded" in caller_heard, caller_heard
-    assert all(word in caller_heard for word in KEYWORDS_2), caller_heard
+    # The two are transcribed apart, as the recording's channel is: the operator speaks
+    # a fraction of a second after the notice ends, and the model, given both at once,
+    # may stop at the notice's last sentence.
+    caller_heard = _read(heard(tmp_path / "caller-heard"))
+    notice_heard = transcribe(caller_heard[:split])
+    assert "recorded" in notice_heard, notice_heard
+    operator_heard_by_caller = transcribe(caller_heard[split:])
+    assert all(word in operator_heard_by_caller for word in KEYWORDS_2), operator_heard_by_caller
     operator_heard = transcribe(_read(heard(tmp_path / "operator-heard")))
     assert all(word in operator_heard for word in KEYWORDS), operator_heard
 

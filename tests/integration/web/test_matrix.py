@@ -78,6 +78,12 @@ MATRIX: dict[str, tuple[str, str, Any, frozenset[str] | str]] = {
         HANDLING,
     ),
     "transcript_versions": ("GET", "/api/cases/{other}/transcript/versions", None, CONTENT),
+    "rerun_transcript": (
+        "POST",
+        "/api/cases/{other}/transcript/rerun",
+        {"model": "not-offered"},
+        HANDLING,
+    ),
     "transcript_diff": ("GET", "/api/cases/{other}/transcript/diff?from=1&to=1", None, CONTENT),
     "live_calls": ("GET", "/api/calls/live", None, LIVE),
     "get_intake": ("GET", "/api/calls/{call}/intake", None, INTAKE),

@@ -369,7 +369,9 @@ function casePage() {
       try {
         const queued = await api("POST", `/api/cases/${caseId}/transcript/rerun`, body);
         say(rerunStatus, t("js.rerun_queued", { version: queued.version }));
-        for (;;) {
+        // A long call on a busy worker takes minutes; after half an hour, say so and stop.
+        for (let tries = 0; ; tries += 1) {
+          if (tries > 1200) throw new Error(t("js.rerun_slow", { version: queued.version }));
           await new Promise((resolve) => setTimeout(resolve, 1500));
           const data = await api("GET", `/api/cases/${caseId}/transcript/versions`);
           if (data.versions.some((v) => v.version >= queued.version)) break;

@@ -121,6 +121,7 @@ ANSWERS: dict[str, frozenset[int]] = {
     "sign_in": frozenset({401, 429}),  # a wrong password, then the throttle
     "change_password": frozenset({409}),  # not the current password: nothing changes
     "correct_transcript": frozenset({409}),  # base version 99 is not the latest
+    "rerun_transcript": frozenset({400}),  # a model that is not offered: nothing queued
     "get_intake": frozenset({404}),  # nothing saved for the call yet
     # The operator saves the notes; the operator's token is not the person who took
     # the call, so its save conflicts.

@@ -60,7 +60,7 @@ pytest_add_cli_args =
     no:randomly
 pytest_add_cli_args_test_selection =
 {tests}
-timeout_constant = 30
+timeout_constant = 2
 """
 
 # Where only part of a module is the pure core: the mutants to run (fnmatch patterns on

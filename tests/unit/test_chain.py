@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
+
+import pytest
 
 from hotline.evidence.chain import GENESIS, canonical, link_hash
 
@@ -59,3 +62,15 @@ def test_the_canonical_form_and_link_are_exactly_as_documented() -> None:
     expected = hashlib.sha256((prev + "\n" + body).encode("utf-8")).hexdigest()
     assert link_hash(prev, body) == expected
     assert link_hash(GENESIS, body) == hashlib.sha256(f"{'0' * 64}\n{body}".encode()).hexdigest()
+
+
+def test_times_are_utc_whatever_the_servers_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server in Beijing local time seals the same bytes as one on UTC."""
+    at = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert '"at":"2026-11-28T01:02:03.456789+00:00"' in _body(1, at=at)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -3,6 +3,9 @@ Time is passed in (``now``), as the signer's own parameter."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -31,11 +34,29 @@ def test_a_link_expires_ttl_seconds_from_now_and_checks_until_then(case: int | N
     q = _query(url)
     assert q["expires"] == str(expires) and q.get("case") == (None if case is None else "42")
     which = q.get("case", "")
+    assert ("case=" in url) == (case is not None)
+    # The signature as documented: HMAC-SHA256 of "sha.expires[.case]", URL-safe base64
+    # without padding (links already handed out must keep checking).
+    signed = f"{SHA}.{expires}" + (f".{case}" if case is not None else "")
+    mac = hmac.new(b"k" * 32, signed.encode(), hashlib.sha256).digest()
+    assert q["sig"] == base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    if case is None:
+        signer.check(SHA, q["expires"], q["sig"], now=NOW)  # no case given: none signed
     signer.check(SHA, q["expires"], q["sig"], now=NOW, case=which)
     signer.check(SHA, q["expires"], q["sig"], now=expires, case=which)  # its last second
     with pytest.raises(LinkRefused) as late:
         signer.check(SHA, q["expires"], q["sig"], now=expires + 1, case=which)
     assert late.value.reason == "expired"
+
+
+def test_a_fresh_link_checks_against_the_real_clock() -> None:
+    signer = LinkSigner(b"k" * 32)
+    url, _ = signer.url(BASE, SHA, 600)
+    q = _query(url)
+    signer.check(SHA, q["expires"], q["sig"])
+    old, _ = signer.url(BASE, SHA, 60, now=NOW - 3600 * 24 * 365 * 10)
+    with pytest.raises(LinkRefused):
+        signer.check(SHA, _query(old)["expires"], _query(old)["sig"])
 
 
 def test_any_change_to_a_link_refuses_it_as_a_forgery() -> None:
@@ -83,6 +104,7 @@ def test_the_event_body_signs_each_recording_link_for_its_ttl() -> None:
     assert body["data"]["case"] == {"number": "HL-2026-000005", "entity_name": "金河水泥厂"}
     linked = [body["data"]["recording"], *body["data"]["recordings"][:2]]
     for rec in linked:
+        assert rec["url"].startswith(f"{BASE}/api/recordings/{rec['sha256']}/download?")
         q = _query(rec["url"])
         expires = int(q["expires"])
         assert int(before) + 900 <= expires <= after + 900 and q["case"] == "5"
@@ -92,6 +114,9 @@ def test_the_event_body_signs_each_recording_link_for_its_ttl() -> None:
         signer.check(rec["sha256"], q["expires"], q["sig"], now=expires, case="5")
     assert body["data"]["recordings"][2] == {"name": "no hash"}  # nothing to link
     assert event.data["recording"] == {"sha256": SHA}  # the stored event is left alone
+    # An event with one recording and no list of them.
+    single = WebhookEvent(msg_id="m2", type="case.created", data={"recording": {"sha256": SHA}})
+    assert "url" in json.loads(event_body(single, signer, BASE, 900))["data"]["recording"]
     compact = event_body(event, signer, BASE, 900)
     assert ", " not in compact and ": " not in compact  # compact separators
     assert "金河水泥厂" in compact  # as is, not \\u-escaped

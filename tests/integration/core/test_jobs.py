@@ -100,6 +100,34 @@ async def test_the_backoff_doubles_per_attempt_up_to_its_cap(core: Hotline) -> N
         assert 0.8 * nominal <= high and low <= 1.2 * nominal, (attempt, delays[attempt])
 
 
+async def test_the_jitter_spreads_retries_within_a_fifth_either_way(core: Hotline) -> None:
+    q = JobQueue(core.db, QueueConfig(backoff_seconds=10))
+    await _enqueue(q, 50)
+    spans = []  # (the least, the most) each delay can be, from the times around fail()
+    for job in await q.claim_many("w1", ["probe"], 50):
+        before = utcnow()
+        await q.fail(job, "w1", "boom")
+        after = utcnow()
+        run_after = (await _job(core.db, job.id)).run_after
+        spans.append(((run_after - after).total_seconds(), (run_after - before).total_seconds()))
+    assert all(low <= 12 and high >= 8 for low, high in spans), sorted(spans)
+    assert max(low for low, _ in spans) - min(high for _, high in spans) > 2  # spread out
+
+
+async def test_a_failure_is_recorded_only_by_the_lease_holder_and_kept_short(
+    core: Hotline,
+) -> None:
+    q = core.queue
+    (job_id,) = await _enqueue(q, 1)
+    job = await q.claim("w1", ["probe"])
+    assert job is not None
+    await q.fail(job, "not-the-holder", "late news")
+    row = await _job(core.db, job_id)
+    assert row.status == JobStatus.RUNNING and row.lease_owner == "w1" and row.last_error == ""
+    await q.fail(job, "w1", "x" * 5000)
+    assert (await _job(core.db, job_id)).last_error == "x" * 4000
+
+
 async def test_an_expired_lease_is_reclaimed_and_the_old_owner_cannot_finish(core: Hotline) -> None:
     q = JobQueue(core.db, QueueConfig(lease_seconds=0.3))
     (job_id,) = await _enqueue(q, 1)

@@ -110,3 +110,25 @@ def test_end_of_stream_reports_the_unanswered_once_or_the_cut_message() -> None:
     cut.receive_data(b"")
     with pytest.raises(AMIProtocolError, match="17 bytes unterminated"):
         cut.next_item()
+
+
+def test_forgetting_an_unknown_action_is_harmless() -> None:
+    conn = AMIConnection()
+    conn.forget("never-sent")  # answered already, or never ours
+    assert conn.pending == ()
+
+
+def test_a_banner_that_is_not_utf8_is_still_read() -> None:
+    conn = AMIConnection()
+    (banner, event) = items(conn, b"Asterisk \xff Manager/1.0\r\nEvent: A\r\n\r\n")
+    assert banner == Banner("Asterisk \ufffd Manager/1.0") and isinstance(event, Message)
+
+
+def test_skipping_an_oversized_frame_finds_a_terminator_split_across_reads() -> None:
+    conn = AMIConnection(max_frame_size=64)
+    items(conn, BANNER)
+    conn.receive_data(b"Event: Big\r\nData: " + b"x" * 80 + b"\r\n")
+    with pytest.raises(AMIProtocolError):
+        conn.next_item()
+    (after,) = items(conn, b"\r", b"\nEvent: Next\r\n\r\n")
+    assert isinstance(after, Message) and after.get("event") == "Next"

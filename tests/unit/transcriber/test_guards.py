@@ -141,3 +141,8 @@ def test_guard_verdicts_on_what_whisper_really_writes() -> None:
     assert GUARD.check("Hello.", avg_logprob=-0.2, no_speech_prob=0.7).reason is None
     looped = GUARD.check("我绰绰绰绰绰绰绰绰绰", **sure)
     assert looped.text == "我绰" and looped.notes
+
+
+def test_hotword_echo_takes_the_longest_word_first() -> None:
+    # "计局" is inside "统计局": taken first, it would leave "统" and hide the echo.
+    assert is_hotword_echo("统计局计局", ["计局", "统计局"])

@@ -243,6 +243,7 @@ def cases(quick: bool) -> list[Case]:
             Case("zh-voices", f"{ZH_OTHER_LABEL}, no lexicon", options={**other, **no_lexicon}),
             Case("zh-voices", "lexicon in the prompt", options=lexicon_prompt()),
             Case("zh-voices", "no prompt", options={"prompt_zh": ""}),
+            Case("zh-voices", "beam 3", options={"beam_size": 3}),
             Case("zh-voices", "beam 1", options={"beam_size": 1}),
             Case("zh-8k", "beam 1", options={"beam_size": 1}),
             Case(

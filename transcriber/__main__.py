@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compute-type", default="int8", help="int8 (default), float32, …")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     defaults = Options()
-    p.add_argument("--beam-size", type=int, default=defaults.beam_size)
+    p.add_argument(
+        "--beam-size",
+        type=int,
+        default=None,
+        help=f"default {defaults.beam_size}, Mandarin {defaults.beam_size_zh}",
+    )
     p.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help="1 decodes sequentially"
     )
@@ -81,8 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import transcriber
 
+    beams = {} if args.beam_size is None else {"beam_size": args.beam_size, "beam_size_zh": None}
     options = Options(
-        beam_size=args.beam_size,
+        **beams,
         batch_size=args.batch_size,
         vad=not args.no_vad,
         hotwords=tuple(args.hotword),

@@ -225,7 +225,7 @@ _UNITS = frozenset("元块角万亿千百十人个名件台辆吨米斤克升度
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """A run without a lone Chinese digit at either end that belongs to the word next
     to it: ``1520一起`` is ``1520`` and ``一起``."""
-    if _lone(text, end - 1, end - 2, start, end) and _CJK.match(text[end : end + 1] or "a"):
+    if _lone(text, end - 1, end - 2, start, end) and _CJK.match(text[end : end + 1]):
         end -= 1
     if _lone(text, start, start + 1, start, end) and start > 0 and _CJK.match(text[start - 1]):
         start += 1

@@ -3,8 +3,8 @@
 Each call is a script of ``(speaker, text)`` turns about a statistics-law violation,
 with the names, addresses and numbers such calls are made of. Numbers read digit by
 digit are written ``{15912345678}`` in the script: the voice reads them in Chinese
-digits, in the groups people read them in, with a pause between (``spoken``: a
-mobile 3-4-4, an ID 6-8-4, a card in fours, a landline's area code apart); the
+digits in one breath (``spoken``; ``spoken_grouped`` reads them in the groups people
+often use, a pause between: measured, base hears no more digits that way); the
 reference a transcript is scored against has them as Arabic digits (``written``), as
 the transcriber writes them.
 
@@ -72,11 +72,14 @@ ENTITIES = ("宏达机械厂", "金盛纺织有限公司", "绿源食品厂")
 """The enterprises the calls report, as a bureau's register would list them."""
 
 KEY_WORDS: dict[str, tuple[str, ...]] = {
-    "hongda": ("宏达机械厂", "虚报", "新乡县", "七里营镇", "会计", "统计台账", "原始记录"),
-    "jinsheng": ("金盛纺织", "瞒报", "经济普查", "负责人", "伪造"),
-    "lvyuan": ("绿源食品厂", "拒报", "迟报", "东平县", "城关镇"),
+    "hongda": ("宏达机械厂", "虚报", "新乡县", "统计台账", "原始记录"),
+    "jinsheng": ("有限公司", "经济普查", "负责人", "王建国"),
+    "lvyuan": ("绿源食品厂", "迟报", "统计报表", "统计局"),
 }
-"""Names and terms a handler looks for in each call."""
+"""Names and terms a handler looks for in each call, that the bundled base writes
+right at 8 kHz (with the enterprises as hot words). Still misheard, so not here:
+七里营镇 (七里，营证), 金盛纺织 (金盛访值, though a hot word), 瞒报 (满报), 拒报 (据报),
+会计 (快计), 东平县 (东平线), 城关镇 (乘关镇)."""
 
 NAMES: dict[str, tuple[str, ...]] = {
     "hongda": ("宏达机械厂", "新乡县七里营镇工业路十八号"),
@@ -102,7 +105,12 @@ def _groups(digits: str) -> list[str]:
 
 
 def spoken(text: str) -> str:
-    """The text as the voice reads it: ``{138…}`` in Chinese digits, in groups."""
+    """The text as the voice reads it: ``{138…}`` in Chinese digits."""
+    return _NUMBER.sub(lambda m: spoken_digits(m.group(1)), text)
+
+
+def spoken_grouped(text: str) -> str:
+    """The text with its numbers read in groups: ``一五九，一二三四，五六七八``."""
     return _NUMBER.sub(lambda m: "，".join(spoken_digits(g) for g in _groups(m.group(1))), text)
 
 

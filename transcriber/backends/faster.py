@@ -70,7 +70,7 @@ class FasterWhisper:
         o = request.options
         common: dict[str, Any] = {
             "language": request.language,
-            "beam_size": o.beam_size,
+            "beam_size": o.beam_for(request.language),
             "initial_prompt": request.prompt,
             "hotwords": request.hotwords,
             "condition_on_previous_text": False,

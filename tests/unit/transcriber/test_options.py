@@ -23,3 +23,15 @@ def test_prompt_and_hot_words_per_language() -> None:
     assert options.hotword_text("zh") == "华信科技、GDP"
     assert options.hotword_text("en") == "华信科技, GDP"
     assert options.hotword_text("en", ()) is None
+
+
+def test_hot_words_come_most_specific_first_and_the_lexicon_is_mandarin_only() -> None:
+    from transcriber.lexicon import LEXICON_ZH
+
+    o = Options(hotwords=("华信科技", "统计局"))
+    words = o.hotwords_for("zh", extra=("宏达机械厂", "华信科技"))
+    assert words[:3] == ("宏达机械厂", "华信科技", "统计局")
+    assert words[3:] == tuple(w for w in LEXICON_ZH if w != "统计局")  # each word once
+    assert o.hotwords_for("en") == ("华信科技", "统计局")
+    assert Options(lexicon_zh=()).hotwords_for("zh") == ()
+    assert o.hotwords_for("zh", hotwords=())[: len(LEXICON_ZH)] == LEXICON_ZH

@@ -19,9 +19,9 @@ from playwright.async_api import Page, expect
 from sqlmodel import col, select
 
 from hotline.config import Settings
-from hotline.service import Hotline
 from hotline.store.tables import Case, Transcript
 from tests.support.kokoro import mandarin_call
+from tests.support.waiting import transcript_version
 from tests.support.web_browser import ARTIFACTS, chromium, sign_in, watch
 from tests.support.web_server import PASSWORD, hotline_core, serve_web
 
@@ -36,22 +36,6 @@ _READ = """() => {
   const spans = on.map(w => [Number(w.dataset.start), Number(w.dataset.end), w.textContent]);
   return {at: a.currentTime, playing: spans};
 }"""
-
-
-async def _version(core: Hotline, case_id: int, version: int) -> Transcript:
-    async with asyncio.timeout(300):
-        while True:
-            async with core.db.session() as s:
-                found = (
-                    await s.exec(
-                        select(Transcript).where(
-                            col(Transcript.case_id) == case_id, col(Transcript.version) == version
-                        )
-                    )
-                ).first()
-            if found is not None:
-                return found
-            await asyncio.sleep(0.3)
 
 
 async def _seek(page: Page, at: float) -> dict[str, Any]:
@@ -82,7 +66,7 @@ async def test_the_word_being_played_is_highlighted(
         worker = core.worker()
         await worker.start()
         try:
-            machine = await _version(core, case_id, 1)
+            machine = await transcript_version(core, case_id, 1)
         finally:
             await worker.stop()
         words = [w for seg in machine.segments for w in seg["words"]]
@@ -174,7 +158,7 @@ async def test_a_dropped_transcript_says_why_and_is_transcribed_again(
         worker = core.worker()
         await worker.start()
         try:
-            first = await _version(core, case_id, 1)
+            first = await transcript_version(core, case_id, 1)
             assert first.segments == [] and first.report["reasons"].keys() == {"silence"}
 
             page = await browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1000})

@@ -7,7 +7,6 @@ then re-run as Mandarin — a new machine version, the old one kept."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +17,9 @@ from sqlmodel import col, select
 
 from hotline.config import Settings
 from hotline.service import Hotline
-from hotline.store.tables import AuditEvent, Job, JobStatus, Transcript
+from hotline.store.tables import AuditEvent, Job, JobStatus
 from tests.support.kokoro import mandarin_call
+from tests.support.waiting import transcript_version
 from tests.support.web_server import Browser, hotline_core, serve_web
 from transcriber.metrics import cer
 
@@ -45,22 +45,6 @@ def noise_call(where: Path) -> Path:
     sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(out), "synth", "8", "whitenoise",
         "vol", "0.05")  # fmt: skip
     return out
-
-
-async def wait_for_version(core: Hotline, case_id: int, version: int) -> Transcript:
-    async with asyncio.timeout(300):
-        while True:
-            async with core.db.session() as s:
-                found = (
-                    await s.exec(
-                        select(Transcript).where(
-                            col(Transcript.case_id) == case_id, col(Transcript.version) == version
-                        )
-                    )
-                ).first()
-            if found is not None:
-                return found
-            await asyncio.sleep(0.3)
 
 
 async def transcribed(core: Hotline, wav: Path, caller: str, **fields: Any) -> int:
@@ -100,8 +84,8 @@ async def test_a_dropped_and_an_empty_transcript_say_why(
         worker = core.worker()
         await worker.start()
         try:
-            await wait_for_version(core, quiet, 1)
-            await wait_for_version(core, noise, 1)
+            await transcript_version(core, quiet, 1)
+            await transcript_version(core, noise, 1)
         finally:
             await worker.stop()
         handler = await rig.sign_in("handler")
@@ -154,7 +138,7 @@ async def test_a_rerun_in_another_language_is_a_new_version_and_the_old_one_stay
         worker = core.worker()
         await worker.start()
         try:
-            first = await wait_for_version(core, case_id, 1)
+            first = await transcript_version(core, case_id, 1)
             _, v1, _ = await handler.get(f"/api/cases/{case_id}/transcript")
             assert v1["language"] == "en" and v1["version"] == 1
 
@@ -174,7 +158,7 @@ async def test_a_rerun_in_another_language_is_a_new_version_and_the_old_one_stay
             # One at a time: a second request while the first is under way is refused.
             status, busy = await _rerun(handler, case_id, language="zh")
             assert status == 409, busy
-            second = await wait_for_version(core, case_id, 2)
+            second = await transcript_version(core, case_id, 2)
         finally:
             await worker.stop()
 

@@ -95,10 +95,19 @@ async def test_a_redacted_copy_from_request_to_download_in_a_real_browser(
         # Selecting a word in the transcript puts it in the mark's input.
         await handler.evaluate(
             """() => {
+                // The segment's first five characters, across its timed words' spans.
                 const text = document.querySelectorAll('#transcript .segment .text')[2];
+                const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
                 const range = document.createRange();
-                range.setStart(text.firstChild, 0);
-                range.setEnd(text.firstChild, 5);
+                let seen = 0;
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    if (seen === 0) range.setStart(node, 0);
+                    if (seen + node.length >= 5) {
+                        range.setEnd(node, 5 - seen);
+                        break;
+                    }
+                    seen += node.length;
+                }
                 const selection = window.getSelection();
                 selection.removeAllRanges();
                 selection.addRange(range);

@@ -156,6 +156,20 @@ def test_bare_lf_line_ends_are_read_too() -> None:
     assert message.call_id == "a84b4c76e66710@10.0.0.1" and message.body == b"v=0\n"
 
 
+def test_with_bare_lf_the_first_blank_line_ends_the_headers_too() -> None:
+    body = b"v=0\n\no=- 1 1 IN IP4 10.0.0.1\n"
+    data = b"OPTIONS sip:a@b SIP/2.0\nTo: <sip:a@b>\nl: " + str(len(body)).encode() + b"\n\n"
+    message = parse_message(data + body)
+    assert message.body == body and message.headers.get("To") == "<sip:a@b>"
+
+
+@pytest.mark.parametrize("data", [b"\r\n\r\n\xff\xfe", b"\n\n\xff\xfe", b"\r\n\r\n"])
+def test_a_datagram_that_starts_with_a_blank_line_has_no_start_line(data: bytes) -> None:
+    # The blank line ends an empty header section: what follows is body, never read
+    # as headers (it need not even be UTF-8).
+    assert str(error_of(data)) == "malformed request line ''"
+
+
 def test_the_first_blank_line_ends_the_headers_whatever_the_body_holds() -> None:
     body = b"v=0\n\no=- 1 1 IN IP4 10.0.0.1\r\n\r\nend"
     data = request(extra=f"Content-Length: {len(body)}\r\n") + body
@@ -245,6 +259,12 @@ def test_a_malformed_header_line_is_named_up_to_40_characters() -> None:
     assert str(error_of(request(extra=f"{line}\r\n"))) == f"malformed header line {'A' * 40!r}"
 
 
+def test_extension_headers_keep_their_names() -> None:
+    message = parse_message(request(extra="X-Call-Tag: 42\r\nP-Asserted-Identity: <sip:a@b>\r\n"))
+    assert message.headers.get("X-Call-Tag") == "42"
+    assert ("P-Asserted-Identity", "<sip:a@b>") in message.headers.items
+
+
 def test_header_values_lose_surrounding_space_and_keep_inner_colons() -> None:
     message = parse_message(request(extra="Contact:   <sip:a@10.0.0.1:5070>  \r\n"))
     assert message.headers.get("Contact") == "<sip:a@10.0.0.1:5070>"
@@ -266,11 +286,26 @@ def test_status_lines(line: str, status: int, reason: str) -> None:
     message = parse_message(f"{line}\r\nTo: <sip:a@b>\r\n\r\n".encode())
     assert isinstance(message, Response)
     assert (message.status, message.reason) == (status, reason)
+    assert message.body == b""
+
+
+def test_a_response_keeps_its_body() -> None:
+    message = parse_message(b"SIP/2.0 200 OK\r\nContent-Length: 4\r\n\r\nv=0\nextra")
+    assert isinstance(message, Response) and message.body == b"v=0\n"
 
 
 @pytest.mark.parametrize(
     "line",
-    ["SIP/2.0", "SIP/1.0 200 OK", "SIP/2.0 20 OK", "SIP/2.0 2000 OK", "SIP/2.0 2x0 OK", "SIP/"],
+    [
+        "SIP/2.0",
+        "SIP/2.0  200 OK",
+        "SIP/2.0\t200 OK",
+        "SIP/1.0 200 OK",
+        "SIP/2.0 20 OK",
+        "SIP/2.0 2000 OK",
+        "SIP/2.0 2x0 OK",
+        "SIP/",
+    ],
 )
 def test_malformed_status_lines_are_refused_and_named(line: str) -> None:
     error = error_of(f"{line}\r\n\r\n".encode())
@@ -299,6 +334,8 @@ def test_request_lines(line: str, method: str, uri: str, version: str) -> None:
         "INV1TE sip:a@b SIP/2.0",
         "INVITE  SIP/2.0",
         "INVITE sip:a@b HTTP/1.1",
+        "INVITE sip:a@b  SIP/2.0",  # one space between the parts, no more
+        "INVITE\tsip:a@b\tSIP/2.0",
         " sip:a@b SIP/2.0",
         "",
     ],
@@ -312,8 +349,10 @@ def test_malformed_request_lines_are_refused_and_named(line: str) -> None:
 def test_a_long_start_line_is_named_up_to_60_characters() -> None:
     line = "SIP/2.0 " + "9" * 80
     assert str(error_of(f"{line}\r\n\r\n".encode())) == f"malformed status line {line[:60]!r}"
-    line = "invite sip:" + "a" * 80 + " SIP/2.0"
-    assert str(error_of(f"{line}\r\n\r\n".encode())) == f"malformed request line {line[:60]!r}"
+    for line in ("invite sip:" + "a" * 80 + " SIP/2.0", "INVITE sip:" + "a" * 80 + " HTTP/1.1"):
+        assert str(error_of(f"{line}\r\n\r\n".encode())) == (
+            f"malformed request line {line[:60]!r}"
+        )
 
 
 # --- the structured values -----------------------------------------------------------
@@ -596,7 +635,7 @@ def test_keepalives_between_messages_are_skipped() -> None:
     assert framer.feed(one) == [one]  # the trailing keepalive left nothing behind
 
 
-@pytest.mark.parametrize("length", ["x", "-1", "", "1 0"])
+@pytest.mark.parametrize("length", ["x", "-1", "", "1 0", "5:7"])
 def test_a_stream_with_a_bad_content_length_is_unusable(length: str) -> None:
     with pytest.raises(SIPProtocolError) as caught:
         StreamFramer().feed(request(extra=f"Content-Length: {length}\r\n"))

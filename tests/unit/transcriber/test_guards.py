@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from transcriber.guards import (
     collapse_loops,
     has_loop,
     is_hotword_echo,
+    load_phrases,
     normalize,
     repeats_itself,
     strip_prompt_echo,
@@ -278,3 +280,12 @@ def test_the_guard_uses_its_own_compression_ratio() -> None:
     assert (
         Guard(bundled_phrases(), max_compression_ratio=3.4).check(REPEATED, **SURE).reason is None
     )
+
+
+def test_a_phrase_list_is_loaded_from_its_file_or_is_the_bundled_one(tmp_path: Path) -> None:
+    assert load_phrases(None) is bundled_phrases()
+    listed = tmp_path / "phrases.txt"
+    listed.write_text("# ours\n= 谢谢收听\n~ example.org\n", encoding="utf-8")
+    phrases = load_phrases(listed)
+    assert phrases == PhraseList(frozenset({"谢谢收听"}), ("example.org",))
+    assert load_phrases(str(listed)) == phrases

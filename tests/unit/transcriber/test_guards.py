@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -289,3 +292,20 @@ def test_a_phrase_list_is_loaded_from_its_file_or_is_the_bundled_one(tmp_path: P
     phrases = load_phrases(listed)
     assert phrases == PhraseList(frozenset({"谢谢收听"}), ("example.org",))
     assert load_phrases(str(listed)) == phrases
+
+
+def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    listed = tmp_path / "phrases.txt"
+    listed.write_text("= 谢谢收听\n", encoding="utf-8")
+    # An ASCII locale, without Python's UTF-8 mode or its locale coercion.
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    script = (
+        "import locale, sys; from transcriber.guards import load_phrases; "
+        "assert locale.getencoding().lower() != 'utf-8', locale.getencoding(); "
+        "sys.stdout.buffer.write(','.join(load_phrases(sys.argv[1]).whole).encode())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(listed)], env=env, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert done.stdout.decode() == "谢谢收听"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import transcriber
 from transcriber.guards import (
     Guard,
     PhraseList,
@@ -299,6 +300,8 @@ def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> No
     listed.write_text("= 谢谢收听\n", encoding="utf-8")
     # An ASCII locale, without Python's UTF-8 mode or its locale coercion.
     env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    # The same copy of the package as this test imported, wherever that is.
+    env["PYTHONPATH"] = str(Path(transcriber.__file__).parent.parent)
     script = (
         "import locale, sys; from transcriber.guards import load_phrases; "
         "assert locale.getencoding().lower() != 'utf-8', locale.getencoding(); "

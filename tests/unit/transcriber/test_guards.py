@@ -298,6 +298,7 @@ def test_a_phrase_list_is_loaded_from_its_file_or_is_the_bundled_one(tmp_path: P
 def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
     listed = tmp_path / "phrases.txt"
     listed.write_text("= 谢谢收听\n", encoding="utf-8")
+    assert load_phrases(listed).whole == {"谢谢收听"}  # here, under a UTF-8 locale
     # An ASCII locale, without Python's UTF-8 mode or its locale coercion.
     env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
     # The same copy of the package as this test imported, wherever that is.

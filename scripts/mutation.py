@@ -39,7 +39,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "hotline/ami/protocol.py",
         ["tests/unit/ami/test_protocol.py", "tests/unit/ami/test_protocol_edges.py"],
     ),
-    "sip_message": ("hotline/sip/message.py", ["tests/unit/sip/test_message.py"]),
+    "sip_message": (
+        "hotline/sip/message.py",
+        ["tests/unit/sip/test_message.py", "tests/unit/sip/test_message_edges.py"],
+    ),
     "g711": ("transcriber/g711.py", ["tests/unit/rtp/test_rtp.py", "tests/unit/test_g711.py"]),
     "rtp_g711": ("hotline/rtp/g711.py", ["tests/unit/rtp/test_rtp.py", "tests/unit/test_g711.py"]),
     "guards": ("transcriber/guards.py", ["tests/unit/transcriber/test_guards.py"]),

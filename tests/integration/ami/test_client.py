@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hotline.ami import AMIClient, AMIConfig, LinkState, Message
+from hotline.ami.client import LinkStatus
 from hotline.ami.protocol import ActionResult, Item
 from hotline.errors import PBXError
 from tests.integration.ami.conftest import eventually
@@ -75,8 +76,16 @@ async def test_reconnects_when_asterisk_comes_back() -> None:
         await sim.stop_listening()
         link = Link(config(sim))
         await link.client.start()
-        await eventually(lambda: link.client.status.state is LinkState.RECONNECTING)
-        await asyncio.sleep(0.5)
+        # Three refused attempts, each with its own status, before looking at the outage.
+        retries: list[LinkStatus] = []
+
+        def retried_thrice() -> bool:
+            status = link.client.status
+            if status.state is LinkState.RECONNECTING and all(s is not status for s in retries):
+                retries.append(status)
+            return len(retries) >= 3
+
+        await eventually(retried_thrice)
         status = link.client.status
         assert status.retry_in is not None and 0.025 <= status.retry_in <= 0.2
         assert "ConnectionRefusedError" in status.last_error

@@ -299,17 +299,22 @@ async def test_orphaned_recording_is_found_at_start(tmp_path: Path, collector: C
         cfg = config(sim, tmp_path, seen_ledger=ledger)
         async with AsteriskSource(cfg, collector, time_scale=SPEED):
             (finished,) = await collector.wait_for(RecordingFinished)
-            await asyncio.sleep(0.1)  # the ledger is written after the sink returns
+            # The ledger is written after the sink returns.
+            await eventually(lambda: f"\t{orphan.name}\n" in _text(ledger))
         (incident,) = collector.of(Incident)
         assert incident.kind is IncidentKind.ORPHANED and incident.call_id == "1795824760.3"
         assert finished.call_id == "1795824760.3" and finished.path == orphan
         assert finished.details["origin"] == "orphan" and finished.expected_duration is None
-        # A second start does not offer it again.
+        # A second start does not offer it again, but offers a new orphan found in the
+        # same scan of the directory.
+        newer = tmp_path / "hotline-20261128-001300-1795824770.1.wav"
+        newer.write_bytes(wav_bytes(2.0))
+        os.utime(newer, (old, old))
         again = Collector()
-        async with AsteriskSource(cfg, again, time_scale=SPEED) as source:
-            await eventually(lambda: source.status.link.connects >= 1)
-            await asyncio.sleep(0.3)
-        assert again.facts == []
+        async with AsteriskSource(cfg, again, time_scale=SPEED):
+            (found,) = await again.wait_for(RecordingFinished)
+        assert found.path == newer
+        assert {getattr(f, "call_id", None) for f in again.facts} == {"1795824770.1"}
 
 
 async def test_garbage_from_the_server_does_not_stop_the_source(
@@ -344,3 +349,10 @@ async def test_failed_login_is_reported_and_not_retried(
     assert "Authentication failed" in status.link.last_error
     assert status.as_dict()["state"] == "login failed"
     assert sim.logins == 1 and sim.connections == 1
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        return ""

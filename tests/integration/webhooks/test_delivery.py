@@ -10,13 +10,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import ClientSession, web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hotline.store.delivery import Delivery, WebhookEndpoint, WebhookEvent
-from hotline.store.tables import AuditEvent, Case
+from hotline.store.tables import AuditEvent, Case, Job, JobStatus
 from hotline.web.app import make_app
 from hotline.webhooks.dispatch import replay
-from hotline.webhooks.outbox import EventType
+from hotline.webhooks.outbox import DELIVER, EventType
 from tests.support import speech
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 from tests.support.rig import Rig
@@ -181,11 +181,30 @@ async def test_410_gone_disables_the_endpoint(rig: Rig, tmp_path: Path) -> None:
     await worker.start()
     try:
         await rig.receiver.wait_for(lambda r: len(r.attempts) == 1, within=10)
-        await asyncio.sleep(0.3)
+
+        async def disabled() -> bool:  # the 410 is recorded after it arrives
+            async with rig.core.db.session() as s:
+                (endpoint,) = (await s.exec(select(WebhookEndpoint))).all()
+            return not endpoint.enabled
+
+        await until(disabled, within=10)
         other = tmp_path / "b.wav"
         speech.tone(other, seconds=5, kind="noise")
         await rig.core.intake.ingest_file(other, caller="1")
-        await asyncio.sleep(0.5)
+
+        async def settled() -> bool:  # no delivery left that the worker could still send
+            async with rig.core.db.session() as s:
+                open_jobs = (
+                    await s.exec(
+                        select(Job).where(
+                            Job.kind == DELIVER,
+                            col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                        )
+                    )
+                ).all()
+            return not open_jobs
+
+        await until(settled, within=10)
     finally:
         await worker.stop()
     assert len(rig.receiver.attempts) == 1

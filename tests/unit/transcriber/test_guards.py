@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import zlib
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import transcriber
 from transcriber.guards import (
     Guard,
     PhraseList,
@@ -14,6 +21,7 @@ from transcriber.guards import (
     collapse_loops,
     has_loop,
     is_hotword_echo,
+    load_phrases,
     normalize,
     repeats_itself,
     strip_prompt_echo,
@@ -146,3 +154,162 @@ def test_guard_verdicts_on_what_whisper_really_writes() -> None:
 def test_hotword_echo_takes_the_longest_word_first() -> None:
     # "计局" is inside "统计局": taken first, it would leave "统" and hide the echo.
     assert is_hotword_echo("统计局计局", ["计局", "统计局"])
+
+
+# Each threshold below is pinned at its value, just over and just under, so that a
+# guard moved by one character or one comparison shows.
+
+
+def test_a_phrase_list_line_needs_both_a_known_kind_and_a_phrase() -> None:
+    with pytest.raises(ValueError, match="line 2"):
+        PhraseList.parse("= fine\n? unknown kind\n")
+    with pytest.raises(ValueError, match="line 1"):
+        PhraseList.parse("= !!!\n")  # nothing left once normalised
+
+
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("abcd wxy", True),  # 3 of 7 left over: under half
+        ("abcd wxyz", True),  # 4 of 8: exactly half still condemns
+        ("abcd vwxyz", False),  # 5 of 9: over half is speech
+        ("vwxyz", False),  # the phrase is not there at all
+    ],
+)
+def test_anywhere_phrases_condemn_a_segment_up_to_half_of_it_left(text: str, caught: bool) -> None:
+    assert PhraseList.parse("~ abcd\n").matches(text) is caught
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The prompt is 10 characters; an echo must cover 6 of them (min_share 0.6).
+        ("以下是普通话", ""),  # 6 of 10: an echo
+        ("以下是普通", "以下是普通"),  # 5 of 10: kept
+        ("我说普通话。", "我说普通话。"),  # 3 of 10, however dense: kept
+        # The matched pieces must make up 0.7 of the stretch they span.
+        ("以下是普xyz通话的", ""),  # 7 matched over 10: exactly 0.7, an echo
+        ("以下是普wxyz通话的", "以下是普wxyz通话的"),  # 7 over 11: speech in between
+        ("以下是我要举报一件事情普通话的问题", "以下是我要举报一件事情普通话的问题"),
+    ],
+)
+def test_prompt_echo_thresholds(text: str, expected: str) -> None:
+    assert strip_prompt_echo(text, ZH_PROMPT) == expected
+
+
+def test_a_long_prompt_is_found_however_often_its_characters_recur() -> None:
+    # From 200 characters on, difflib's "autojunk" would ignore characters that recur
+    # (every one here does) and find no echo at all.
+    prompt = ZH_PROMPT * 20
+    assert strip_prompt_echo("我要举报。" + prompt, prompt) == "我要举报。"
+
+
+def test_an_empty_segment_is_no_hotword_echo() -> None:
+    assert not is_hotword_echo("。。。", ["华信科技", "统计局"])
+
+
+REPEATED = "There is a fire on the street. " * 4  # no loop: the piece is over 16 characters
+
+
+def test_repetition_thresholds() -> None:
+    ratio = len(REPEATED.encode()) / len(zlib.compress(REPEATED.encode()))
+    assert 2.4 < ratio < 3.4 and not has_loop(REPEATED)
+    assert repeats_itself(REPEATED)  # the default ratio is 2.4
+    assert repeats_itself(REPEATED, max_ratio=ratio - 0.01)
+    assert not repeats_itself(REPEATED, max_ratio=ratio)  # strictly over the ratio
+    # Under 24 bytes nothing counts as repetition, however well it compresses.
+    assert repeats_itself("a" * 24, max_ratio=1.0)
+    assert not repeats_itself("a" * 23, max_ratio=1.0)
+
+
+SURE = {"avg_logprob": -0.3, "no_speech_prob": 0.05}
+
+
+def test_traditional_chinese_is_simplified_without_being_told() -> None:
+    assert GUARD.check("請您先離開房間,不要開燈", **SURE) == Verdict("请您先离开房间，不要开灯")
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "verdict"),
+    [
+        (
+            "以下是普通话的句子。",
+            {"prompt": ZH_PROMPT},
+            Verdict("以下是普通话的句子。", "prompt-echo"),
+        ),
+        ("...", {}, Verdict("...", "empty")),
+        ("字幕由Amara.org社群提供", {}, Verdict("字幕由Amara.org社群提供", "hallucination")),
+        (
+            "华信科技、统计局",
+            {"hotwords": ["华信科技", "统计局"]},
+            Verdict("华信科技、统计局", "hotword-echo"),
+        ),
+        (REPEATED, {}, Verdict(REPEATED.strip(), "repetition")),
+    ],
+)
+def test_a_dropped_segment_keeps_its_text_and_says_why(
+    text: str, kwargs: dict[str, Any], verdict: Verdict
+) -> None:
+    assert GUARD.check(text, **SURE, **kwargs) == verdict
+
+
+def test_a_kept_segment_notes_what_was_cut() -> None:
+    echo = GUARD.check("我要求 Paul 以下刚才是普通话的句子。", prompt=ZH_PROMPT, **SURE)
+    assert echo == Verdict(
+        "我要求 Paul", None, ("prompt echo removed from '我要求 Paul 以下刚才是普通话的句子。'",)
+    )
+    looped = GUARD.check("我绰绰绰绰绰绰绰绰绰", **SURE)
+    assert looped == Verdict("我绰", None, ("loop collapsed in '我绰绰绰绰绰绰绰绰绰'",))
+
+
+@pytest.mark.parametrize(
+    ("avg_logprob", "no_speech_prob", "reason"),
+    [
+        (-0.2, 0.85, None),  # at the certain-no-speech line: kept
+        (-0.2, 0.86, "no-speech"),
+        (-1.2, 0.6, None),  # at the no-speech threshold: kept, however unsure
+        (-1.2, 0.61, "no-speech"),
+        (-1.0, 0.7, None),  # at the log-probability threshold: kept
+        (-1.01, 0.7, "no-speech"),
+    ],
+)
+def test_no_speech_thresholds(
+    avg_logprob: float, no_speech_prob: float, reason: str | None
+) -> None:
+    verdict = GUARD.check("Hello.", avg_logprob=avg_logprob, no_speech_prob=no_speech_prob)
+    assert verdict == Verdict("Hello.", reason)
+
+
+def test_the_guard_uses_its_own_compression_ratio() -> None:
+    assert (
+        Guard(bundled_phrases(), max_compression_ratio=3.4).check(REPEATED, **SURE).reason is None
+    )
+
+
+def test_a_phrase_list_is_loaded_from_its_file_or_is_the_bundled_one(tmp_path: Path) -> None:
+    assert load_phrases(None) is bundled_phrases()
+    listed = tmp_path / "phrases.txt"
+    listed.write_text("# ours\n= 谢谢收听\n~ example.org\n", encoding="utf-8")
+    phrases = load_phrases(listed)
+    assert phrases == PhraseList(frozenset({"谢谢收听"}), ("example.org",))
+    assert load_phrases(str(listed)) == phrases
+
+
+def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    listed = tmp_path / "phrases.txt"
+    listed.write_text("= 谢谢收听\n", encoding="utf-8")
+    assert load_phrases(listed).whole == {"谢谢收听"}  # here, under a UTF-8 locale
+    # An ASCII locale, without Python's UTF-8 mode or its locale coercion.
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    # The same copy of the package as this test imported, wherever that is.
+    env["PYTHONPATH"] = str(Path(transcriber.__file__).parent.parent)
+    script = (
+        "import locale, sys; from transcriber.guards import load_phrases; "
+        "assert locale.getencoding().lower() != 'utf-8', locale.getencoding(); "
+        "sys.stdout.buffer.write(','.join(load_phrases(sys.argv[1]).whole).encode())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(listed)], env=env, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert done.stdout.decode() == "谢谢收听"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from transcriber import guards, models, numbers
+from transcriber import guards, models, numbers, soundalike
 from transcriber.audio import SAMPLE_RATE, Audio, AudioInput, load_audio
 from transcriber.backends import Backend, RawSegment, Request
 from transcriber.errors import ModelFailed, TranscriptionError
@@ -94,6 +94,11 @@ class Transcriber:
             )
             lexicon = self.options.lexicon_zh if lang == "zh" else ()
             named = tuple(w for w in words if w not in lexicon)
+            rewrite = (
+                soundalike.for_words(words)
+                if lang == "zh" and self.options.soundalikes and words
+                else None
+            )
             request = Request(
                 language=lang,
                 prompt=self.options.prompt_for(lang),
@@ -112,7 +117,7 @@ class Transcriber:
                         f"{track.source}: the model failed: {type(exc).__name__}: {exc}"
                     ) from exc
                 good, bad = self._clean(
-                    raw, track.channels[0], speaker, lang, request, named, lexicon
+                    raw, track.channels[0], speaker, lang, request, named, lexicon, rewrite
                 )
                 kept.append(good)
                 dropped.extend(bad)
@@ -187,6 +192,7 @@ class Transcriber:
         request: Request,
         hotwords: Sequence[str],
         lexicon: Sequence[str] = (),
+        rewrite: soundalike.Soundalikes | None = None,
     ) -> tuple[list[Segment], list[Dropped]]:
         kept: list[Segment] = []
         dropped: list[Dropped] = []
@@ -207,9 +213,13 @@ class Transcriber:
             for note in verdict.notes:
                 _log.info("%.2f-%.2f s: %s", start, end, note)
             if verdict.reason is None:
-                # Spoken digit strings in Arabic digits (Mandarin), every number checked.
+                # Misheard hot words rewritten by their sound, then spoken digit strings
+                # in Arabic digits (Mandarin); every number checked.
                 if language == "zh":
-                    text, found = numbers.normalize(verdict.text, before=before)
+                    text = verdict.text
+                    if rewrite is not None:
+                        text, _changes = rewrite.correct(text)
+                    text, found = numbers.normalize(text, before=before)
                 else:
                     text, found = verdict.text, numbers.find(verdict.text, before=before)
                 before = text

@@ -39,6 +39,9 @@ class Options:
     lexicon_zh: tuple[str, ...] = LEXICON_ZH
     """The hotline's vocabulary (``transcriber.lexicon``), hot words for every Mandarin
     recording after ``hotwords``; ``()`` turns it off."""
+    soundalikes: bool = True
+    """Rewrite a Mandarin run of characters that sounds like one of the recording's hot
+    words (lexicon included) as that word (``transcriber.soundalike``: 快计 -> 会计)."""
     prompt_zh: str = ZH_PROMPT
     prompt_en: str | None = None
     languages: tuple[str, ...] = ("zh", "en")

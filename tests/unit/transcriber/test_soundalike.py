@@ -1,0 +1,80 @@
+"""Misheard hot words rewritten by their sound, and nothing else rewritten.
+
+The misheard forms are the bundled base model's own, from natural-voice report calls
+(``bench/transcribe.py``); the sentences that must stay are ordinary Mandarin in which
+a run of characters sounds like a hot word.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from transcriber.lexicon import LEXICON_ZH
+from transcriber.soundalike import Change, Soundalikes, for_words
+
+ENTITIES = ("宏达机械厂", "绿源食品厂", "金盛纺织有限公司")
+
+
+@pytest.fixture(scope="module")
+def rewrite() -> Soundalikes:
+    return for_words(ENTITIES + LEXICON_ZH)
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        # the lexicon, same tones
+        ("我是厂里的快计，统计台账都被篡改了。", "我是厂里的会计，统计台账都被篡改了。"),
+        ("他们一直持报，今年干脆不报了。", "他们一直迟报，今年干脆不报了。"),
+        ("我的坐机是05386612345。", "我的座机是05386612345。"),
+        # a tone slip, where the characters make no word
+        ("他们满报职工人数。", "他们瞒报职工人数。"),
+        ("他让快击把货款打到卡上。", "他让会计把货款打到卡上。"),
+        # a name: the real word in it kept, the rest read exactly (红 hóng = 宏 hóng)
+        ("我要举报红达机械厂虚报产值。", "我要举报宏达机械厂虚报产值。"),
+        # another reading of a character (率: shuài, lǜ)
+        ("我要反映率元食品厂的问题。", "我要反映绿源食品厂的问题。"),
+        # a part of a longer name (金盛纺织有限公司: 金盛, 纺织)
+        ("我举报今剩访值有限公司。", "我举报金盛纺织有限公司。"),
+    ],
+)
+def test_a_misheard_hot_word_is_written_as_it_should_be(
+    rewrite: Soundalikes, heard: str, written: str
+) -> None:
+    text, changes = rewrite.correct(heard)
+    assert text == written
+    assert changes and all(heard[c.start : c.start + len(c.heard)] == c.heard for c in changes)
+    assert all(text[c.start : c.start + len(c.written)] == c.written for c in changes)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "据报道，这家厂去年停产了。",  # 据报 inside 据报道
+        "这个数据需报告给县里。",  # 需报 would cut 报告
+        "公私财产要分清。",  # 公私 is a word, not a misheard 公司
+        "这个手机好用吗？",  # 手机号 would cut 好用
+        "我觉得这个手机好。",  # 好 here is hǎo; 号 is hào
+        "我要举报。",  # 举报 is a hot word itself (beside 拒报)
+        "他经常迟到。",  # one-character hot words (厂) are never used
+        "请你快记一下。",  # 快记 is a word: not 会计
+        "电话一五九一二三四五六七八。",  # digits being read out
+        "我要举报宏达机械厂虚报产值。",  # already right
+    ],
+)
+def test_what_is_not_a_misheard_hot_word_stays(rewrite: Soundalikes, sentence: str) -> None:
+    assert rewrite.correct(sentence) == (sentence, ())
+
+
+def test_without_hot_words_nothing_is_loaded_or_changed() -> None:
+    empty = Soundalikes(())
+    assert not empty
+    assert empty.correct("我是厂里的快计。") == ("我是厂里的快计。", ())
+
+
+def test_english_and_mixed_hot_words_are_left_out() -> None:
+    rewrite = Soundalikes(("Baker Street", "ABC公司", "会计"))
+    assert rewrite.correct("Baker Street 的快计。") == (
+        "Baker Street 的会计。",
+        (Change(start=14, heard="快计", written="会计"),),
+    )

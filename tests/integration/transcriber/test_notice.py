@@ -58,8 +58,26 @@ def test_make_prompts_reproduces_the_shipped_notices(tmp_path: Path) -> None:
     for language in WORDING:
         name = f"hotline-recording-notice-{language}.wav"
         made, shipped = _samples(tmp_path / name), _samples(SOUNDS / name)
-        assert len(made) == len(shipped), name
-        # The same bytes on this machine; another CPU's float rounding may move a sample
-        # by a step or two, never the speech.
-        rms = float(np.sqrt(np.mean(shipped**2)))
-        assert float(np.sqrt(np.mean((made - shipped) ** 2))) <= 0.01 * rms, name
+        # The same bytes on the machine that made them. On another CPU, float rounding
+        # moves samples, and can move a phoneme's length by a frame of Kokoro's (25 ms;
+        # measured: 56395 samples against 56565): the same speech, so the same length
+        # within 1.5 % and the same loudness contour (another voice reading the same
+        # words correlates 0.78; the English notice with the Mandarin one, 0.59).
+        assert abs(len(made) - len(shipped)) <= 0.015 * len(shipped), name
+        assert _contour_correlation(made, shipped) >= 0.9, name
+
+
+def _contour_correlation(a: np.ndarray, b: np.ndarray, frame: int = 400) -> float:
+    """Pearson correlation of two recordings' loudness (dB, 50 ms frames at 8 kHz),
+    the shorter contour stretched to the longer's length."""
+
+    def contour(x: np.ndarray) -> np.ndarray:
+        frames = x[: len(x) // frame * frame].reshape(-1, frame)
+        return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1.0)
+
+    ca, cb = contour(a), contour(b)
+    n = max(len(ca), len(cb))
+    grid = np.linspace(0.0, 1.0, n)
+    ca = np.interp(grid, np.linspace(0.0, 1.0, len(ca)), ca)
+    cb = np.interp(grid, np.linspace(0.0, 1.0, len(cb)), cb)
+    return float(np.corrcoef(ca, cb)[0, 1])

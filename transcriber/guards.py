@@ -140,6 +140,45 @@ def has_loop(text: str) -> bool:
     return bool(_loops(text))
 
 
+_SEPARATORS = "、，,。 ；;"
+
+
+def repeats_a_hot_word(text: str, hotwords: str | None) -> bool:
+    """A hot word said again at once ("统计执法、统计执法"), or a long one begun again
+    ("统计执法、统计执"): the model is copying its list of hot words, not hearing
+    speech. ``hotwords`` as the model was given them (joined by "、" or ", ")."""
+    return bool(copied_hot_words(text, hotwords))
+
+
+def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
+    """The hot words ``text`` says again at once (see ``repeats_a_hot_word``)."""
+    if not hotwords:
+        return []
+    from transcriber.chinese import to_simplified
+
+    text = to_simplified(text)
+    copied: list[str] = []
+    for word in dict.fromkeys(w.strip() for w in re.split(r"[、,]", hotwords)):
+        if len(word) < 2:
+            continue
+        needed = len(word) if len(word) <= 3 else len(word) - 1
+        at = text.find(word)
+        while at >= 0:
+            rest = text[at + len(word) :].lstrip(_SEPARATORS)
+            if rest[:needed] == word[:needed]:
+                copied.append(word)
+                break
+            at = text.find(word, at + 1)
+    return copied
+
+
+def without_words(hotwords: str, words: list[str]) -> str | None:
+    """``hotwords`` (as given to the model) without ``words``; ``None`` if none are left."""
+    separator = "、" if "、" in hotwords else ", "
+    kept = [w for w in re.split(r"[、,]", hotwords) if w.strip() and w.strip() not in words]
+    return separator.join(w.strip() for w in kept) or None
+
+
 def collapse_loops(text: str) -> str:
     """Each run of a repeated piece cut to one copy ("我试，我试，我试，我试，" -> "我试，")."""
     for match in reversed(_loops(text)):

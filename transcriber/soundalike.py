@@ -118,7 +118,7 @@ class Soundalikes:
         tokenizer = _jieba()
         tokens: list[tuple[int, int, str]] = []
         at = 0
-        for token in tokenizer.lcut(text):
+        for token in tokenizer.lcut(text, HMM=False):
             tokens.append((at, at + len(token), token))
             at += len(token)
         starts = {a for a, _b, _t in tokens}

@@ -16,7 +16,7 @@ from typing import Any
 from transcriber.audio import SAMPLE_RATE
 from transcriber.backends import RawSegment, Request, split_sentences
 from transcriber.errors import ModelNotFound
-from transcriber.guards import has_loop
+from transcriber.guards import copied_hot_words, has_loop, repeats_a_hot_word, without_words
 from transcriber.models import ModelSource, cache_dir
 from transcriber.options import Options
 from transcriber.result import Word
@@ -110,6 +110,26 @@ class FasterWhisper:
             for s in segments
         ]
 
+    def _decode_alone(
+        self, audio: Float32Array, o: Options, common: dict[str, Any], offset: float
+    ) -> list[RawSegment]:
+        """One window decoded on its own, with temperature fallback. Where the result
+        copies hot words instead of hearing the speech (a 19-digit card number read in
+        one breath became "16号、20号、12号、许多少统计执法、统计执"), it is decoded again
+        without the words it copied, and then, if it copies others, without any."""
+        raw = self._decode_sequential(audio, o.temperatures, True, common, offset)
+        hotwords = common["hotwords"]
+        for _attempt in range(2):
+            copied = [w for s in raw for w in copied_hot_words(s.text, hotwords)]
+            if not hotwords or not copied:
+                break
+            hotwords = without_words(hotwords, copied) if _attempt == 0 else None
+            _log.info("%.1f s: hot words copied (%s), decoded again", offset, "、".join(copied))
+            raw = self._decode_sequential(
+                audio, o.temperatures, True, {**common, "hotwords": hotwords}, offset
+            )
+        return raw
+
     def _decode_batched(
         self, audio: Float32Array, o: Options, common: dict[str, Any]
     ) -> list[RawSegment]:
@@ -127,16 +147,14 @@ class FasterWhisper:
         )
         out: list[RawSegment] = []
         for chunk in segments:
-            if chunk.compression_ratio > o.max_compression_ratio or has_loop(chunk.text):
+            stuck = chunk.compression_ratio > o.max_compression_ratio or has_loop(chunk.text)
+            if stuck or repeats_a_hot_word(chunk.text, common["hotwords"]):
                 # Batched decoding has no temperature fallback: a window that got stuck
                 # in a loop is decoded again on its own, with the fallback.
+                _log.info("%.1f-%.1f s decoded again: %s", chunk.start, chunk.end, chunk.text)
                 start = max(0, int((chunk.start - 0.5) * SAMPLE_RATE))
                 end = int((chunk.end + 0.5) * SAMPLE_RATE)
-                out.extend(
-                    self._decode_sequential(
-                        audio[start:end], o.temperatures, True, common, start / SAMPLE_RATE
-                    )
-                )
+                out.extend(self._decode_alone(audio[start:end], o, common, start / SAMPLE_RATE))
                 continue
             for sentence in split_sentences(_words(chunk.words)):
                 out.append(

@@ -23,6 +23,7 @@ from transcriber.guards import (
     is_hotword_echo,
     load_phrases,
     normalize,
+    repeats_a_hot_word,
     repeats_itself,
     strip_prompt_echo,
 )
@@ -313,3 +314,32 @@ def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert done.stdout.decode() == "谢谢收听"
+
+
+HOT = "宏达机械厂、虚报、瞒报、统计局、统计报表、统计执法、举报、会计"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "卡号16号、20号、12号、许多少统计执法、统计执法",  # copied twice
+        "卡号16号、20号、12号、许多少统计执法、统计执",  # begun again
+        "會計、會計",  # in Traditional characters, as the model may write them
+        "宏达机械厂，宏达机械",
+    ],
+)
+def test_a_hot_word_said_again_at_once_is_copying(text: str) -> None:
+    assert repeats_a_hot_word(text, HOT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他们虚报、瞒报，统计报表都是假的。",  # a list of different hot words is speech
+        "统计局、统计报表",  # two hot words that begin alike
+        "我要举报宏达机械厂虚报产值，向统计局举报。",  # the same word twice, apart
+    ],
+)
+def test_hot_words_in_speech_are_not_copying(text: str) -> None:
+    assert not repeats_a_hot_word(text, HOT)
+    assert not repeats_a_hot_word("统计执法、统计执法", None)

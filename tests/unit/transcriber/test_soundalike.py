@@ -29,6 +29,7 @@ def rewrite() -> Soundalikes:
         ("我的坐机是05386612345。", "我的座机是05386612345。"),
         # a tone slip, where the characters make no word
         ("他们满报职工人数。", "他们瞒报职工人数。"),
+        ("在经济普查中满报职工人数。", "在经济普查中瞒报职工人数。"),  # not 中满报 as one
         ("他让快击把货款打到卡上。", "他让会计把货款打到卡上。"),
         # a name: the real word in it kept, the rest read exactly (红 hóng = 宏 hóng)
         ("我要举报红达机械厂虚报产值。", "我要举报宏达机械厂虚报产值。"),

@@ -72,15 +72,15 @@ ENTITIES = ("宏达机械厂", "金盛纺织有限公司", "绿源食品厂")
 """The enterprises the calls report, as a bureau's register would list them."""
 
 KEY_WORDS: dict[str, tuple[str, ...]] = {
-    "hongda": ("宏达机械厂", "虚报", "统计台账", "原始记录"),
-    "jinsheng": ("有限公司", "经济普查", "负责人", "王建国"),
-    "lvyuan": ("绿源食品厂", "迟报", "统计报表", "统计局"),
+    "hongda": ("宏达机械厂", "虚报", "统计台账", "原始记录", "会计"),
+    "jinsheng": ("有限公司", "经济普查", "负责人", "王建国", "瞒报"),
+    "lvyuan": ("绿源食品厂", "迟报", "统计报表", "统计局", "拒报", "会计"),
 }
 """Names and terms a handler looks for in each call, that the bundled base writes
 right at 8 kHz (with the enterprises as hot words) on every rendering of the voices
-seen. Misheard in some, so not here: 新乡县 (新疆县), 七里营镇 (七里，营证), 东平县
-(东平线, 东亭线), 城关镇 (乘关镇); and before sound-alike rewriting (now mostly
-right): 金盛纺织 (金盛访值), 瞒报 (满报), 拒报 (据报), 会计 (快计)."""
+seen; 会计, 瞒报 and 拒报 only since sound-alike rewriting (the model writes 快计, 满报,
+据报). Misheard in some renderings, so not here: 新乡县 (新疆县), 七里营镇 (七里，营证),
+东平县 (东平线, 东亭线), 城关镇 (乘关镇), 金盛纺织 (金盛访值, 机上访知)."""
 
 NAMES: dict[str, tuple[str, ...]] = {
     "hongda": ("宏达机械厂", "新乡县七里营镇工业路十八号"),

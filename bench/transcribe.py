@@ -13,7 +13,7 @@ phone and card numbers read digit by digit) in each of three voices (``zh-voices
 CER per voice), and a five-minute call made of their turns in turn (``zh-8k``, for
 speed). Rows with and without the built-in lexicon (``transcriber.lexicon``: hot words
 and sound-alike rewriting, ``transcriber.soundalike``) and without the rewriting alone
-show their effect; "+ case names" adds each call's entity, address and people as per-job hot
+show their effect; "+ case names" adds each call's entity and address as per-job hot
 words, as a re-run from the case page does.
 
 Each faster-whisper row also prints where its time went (``profile``): Silero VAD,
@@ -428,8 +428,9 @@ def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
 
 
 def _case_names(call: str) -> tuple[str, ...]:
-    """What the cases of a bench call would name: each report call's entity, address,
-    people (a re-run from the case page passes them as hot words)."""
+    """What the cases of a bench call would name: each report call's entity and its
+    address (``report_calls.NAMES``; the worker and a re-run from the case page pass
+    them as hot words)."""
     from tests.support.report_calls import NAMES
 
     return tuple(name for names in NAMES.values() for name in names)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 STATISTICS_ZH: tuple[str, ...] = (
-    "统计违法",
     "虚报",
     "瞒报",
     "伪造",
@@ -29,7 +28,6 @@ STATISTICS_ZH: tuple[str, ...] = (
     "产值",
     "经济普查",
     "统计局",
-    "县统计局",
     "统计执法",
 )
 """Violations of the Statistics Law and the records and bodies they concern."""

@@ -84,10 +84,12 @@ seen; 会计, 瞒报 and 拒报 only since sound-alike rewriting (the model writ
 
 NAMES: dict[str, tuple[str, ...]] = {
     "hongda": ("宏达机械厂", "新乡县七里营镇工业路十八号"),
-    "jinsheng": ("金盛纺织有限公司", "王建国"),
-    "lvyuan": ("绿源食品厂", "东平县城关镇解放路二十六号", "刘志强"),
+    "jinsheng": ("金盛纺织有限公司",),
+    "lvyuan": ("绿源食品厂", "东平县城关镇解放路二十六号"),
 }
-"""What a case would name for each call (entity, address, people): per-case hot words."""
+"""What a case would name for each call, as hotline passes them to the model
+(``hotline.transcription.case_hotwords``): the reported entity and its address, not
+the people (the reporter's identity stays out of the model's prompt)."""
 
 _NUMBER = re.compile(r"\{(\d+X?)\}")
 

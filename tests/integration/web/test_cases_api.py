@@ -99,9 +99,12 @@ async def test_filters_and_paging(rig: WebRig, tmp_path: Path) -> None:
         made[0].number,
     ]
     assert _numbers((await handler.get("/api/cases?status=forwarded"))[1]) == [made[0].number]
-    since = (old.created_at + timedelta(days=1)).date().isoformat()
+    # ``since`` is a date in the agency's time zone (Asia/Shanghai by default): the day
+    # after the old case's local day, whatever the hour in UTC.
+    local = old.created_at.astimezone(rig.core.settings.tz)
+    since = (local + timedelta(days=1)).date().isoformat()
     assert made[0].number not in _numbers((await handler.get(f"/api/cases?since={since}"))[1])
-    until = (old.created_at + timedelta(days=1)).date().isoformat()
+    until = local.date().isoformat()  # on or before: the old case's own local day
     assert _numbers((await handler.get(f"/api/cases?until={until}"))[1]) == [made[0].number]
     for bad in ("limit=0", "limit=x", "since=yesterday", "category=arson", "before=-1"):
         status, body, _ = await handler.get(f"/api/cases?{bad}")

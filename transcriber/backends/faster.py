@@ -119,11 +119,11 @@ class FasterWhisper:
         without the words it copied, and then, if it copies others, without any."""
         raw = self._decode_sequential(audio, o.temperatures, True, common, offset)
         hotwords = common["hotwords"]
-        for _attempt in range(2):
+        for attempt in range(2):
             copied = [w for s in raw for w in copied_hot_words(s.text, hotwords)]
             if not hotwords or not copied:
                 break
-            hotwords = without_words(hotwords, copied) if _attempt == 0 else None
+            hotwords = without_words(hotwords, copied) if attempt == 0 else None
             _log.info("%.1f s: hot words copied (%s), decoded again", offset, "、".join(copied))
             raw = self._decode_sequential(
                 audio, o.temperatures, True, {**common, "hotwords": hotwords}, offset
@@ -150,7 +150,7 @@ class FasterWhisper:
             stuck = chunk.compression_ratio > o.max_compression_ratio or has_loop(chunk.text)
             if stuck or repeats_a_hot_word(chunk.text, common["hotwords"]):
                 # Batched decoding has no temperature fallback: a window that got stuck
-                # in a loop is decoded again on its own, with the fallback.
+                # in a loop, or copies its hot words, is decoded again on its own.
                 _log.info("%.1f-%.1f s decoded again: %s", chunk.start, chunk.end, chunk.text)
                 start = max(0, int((chunk.start - 0.5) * SAMPLE_RATE))
                 end = int((chunk.end + 0.5) * SAMPLE_RATE)

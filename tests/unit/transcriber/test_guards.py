@@ -19,6 +19,7 @@ from transcriber.guards import (
     Verdict,
     bundled_phrases,
     collapse_loops,
+    copied_hot_words,
     has_loop,
     is_hotword_echo,
     load_phrases,
@@ -26,6 +27,7 @@ from transcriber.guards import (
     repeats_a_hot_word,
     repeats_itself,
     strip_prompt_echo,
+    without_words,
 )
 from transcriber.options import ZH_PROMPT
 
@@ -343,3 +345,13 @@ def test_a_hot_word_said_again_at_once_is_copying(text: str) -> None:
 def test_hot_words_in_speech_are_not_copying(text: str) -> None:
     assert not repeats_a_hot_word(text, HOT)
     assert not repeats_a_hot_word("统计执法、统计执法", None)
+
+
+def test_the_words_copied_are_named_and_can_be_left_out() -> None:
+    text = "卡号16号、许多少统计执法、统计执法，会计、会计"
+    assert copied_hot_words(text, HOT) == ["统计执法", "会计"]
+    assert (
+        without_words(HOT, ["统计执法", "会计"]) == "宏达机械厂、虚报、瞒报、统计局、统计报表、举报"
+    )
+    assert without_words("Baker Street, gas pipe", ["gas pipe"]) == "Baker Street"
+    assert without_words("会计", ["会计"]) is None

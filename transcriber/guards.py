@@ -158,7 +158,7 @@ def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
 
     text = to_simplified(text)
     copied: list[str] = []
-    for word in dict.fromkeys(w.strip() for w in re.split(r"[、,]", hotwords)):
+    for word in _hot_word_list(hotwords):
         if len(word) < 2:
             continue
         needed = len(word) if len(word) <= 3 else len(word) - 1
@@ -175,8 +175,12 @@ def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
 def without_words(hotwords: str, words: list[str]) -> str | None:
     """``hotwords`` (as given to the model) without ``words``; ``None`` if none are left."""
     separator = "、" if "、" in hotwords else ", "
-    kept = [w for w in re.split(r"[、,]", hotwords) if w.strip() and w.strip() not in words]
-    return separator.join(w.strip() for w in kept) or None
+    return separator.join(w for w in _hot_word_list(hotwords) if w not in words) or None
+
+
+def _hot_word_list(hotwords: str) -> list[str]:
+    """The words of a hot-word text (``Options.hotword_text``), each once, in order."""
+    return list(dict.fromkeys(w.strip() for w in re.split(r"[、,]", hotwords) if w.strip()))
 
 
 def collapse_loops(text: str) -> str:

@@ -230,7 +230,7 @@ def cases(quick: bool) -> list[Case]:
                     compute_type="float32",
                 ),
             ]
-    no_lexicon = {"lexicon_zh": ()}
+    no_lexicon = {"lexicon_zh": (), "heard_zh": ()}
     rows += [
         Case("zh-8k", DEFAULT),
         Case("zh-voices", DEFAULT),

@@ -23,6 +23,7 @@ from transcriber import guards, models, numbers, soundalike
 from transcriber.audio import SAMPLE_RATE, Audio, AudioInput, load_audio
 from transcriber.backends import Backend, RawSegment, Request
 from transcriber.errors import ModelFailed, TranscriptionError
+from transcriber.lexicon import combine
 from transcriber.merge import merge_by_time
 from transcriber.options import Options
 from transcriber.result import Dropped, Segment, Transcript
@@ -94,10 +95,9 @@ class Transcriber:
             )
             lexicon = self.options.lexicon_zh if lang == "zh" else ()
             named = tuple(w for w in words if w not in lexicon)
+            compared = combine(words, self.options.heard_zh) if lang == "zh" else ()
             rewrite = (
-                soundalike.for_words(words)
-                if lang == "zh" and self.options.soundalikes and words
-                else None
+                soundalike.for_words(compared) if self.options.soundalikes and compared else None
             )
             request = Request(
                 language=lang,

@@ -16,6 +16,11 @@ What is a digit string: a run of Arabic digits, or of four or more Chinese digit
 spaces or dashes between; the check character ``X`` of an ID is kept. Numbers with
 units (``三千万``, ``十八号``) are left as the model wrote them.
 
+A number one digit short whose next character sounds like the missing digit, with
+nothing after it but punctuation (``1591234567吧。``: 吧 for 八; ``41010519880315201起``),
+gets that digit when its kind then has its length and its check digit holds; it stays
+marked uncertain, with the character it was read from in the reason.
+
 The kind comes from the words just before the number (身份证, 银行卡/卡号, 手机, 座机,
 电话…) and from its shape (a mobile starts 13–19, a landline 0, an ID holds a birth
 date at characters 7–14, a bank card has 16–19 digits).
@@ -162,6 +167,10 @@ def _scan(text: str, before: str, *, rewrite: bool) -> tuple[str, tuple[Number, 
             kind, uncertain, reason = NUMBER, False, None  # a quantity: 30000000元
         else:
             kind, uncertain, reason = classify(digits, hint)
+            completed = _completed(text, end, digits, kind, hint) if rewrite and uncertain else None
+            if completed is not None:
+                digits, reason = completed
+                end += 1
         listed = len(digits.rstrip("X")) >= MIN_DIGITS
         shown = run
         if rewrite and (listed or any(c in CHINESE_DIGITS for c in run)):
@@ -174,6 +183,48 @@ def _scan(text: str, before: str, *, rewrite: bool) -> tuple[str, tuple[Number, 
             numbers.append(Number(at, at + len(shown), digits, kind, uncertain, reason))
     out.append(text[done:])
     return "".join(out), tuple(numbers)
+
+
+_DIGIT_SOUNDS = {
+    "ling": "0",
+    "yi": "1",
+    "yao": "1",
+    "er": "2",
+    "san": "3",
+    "si": "4",
+    "wu": "5",
+    "liu": "6",
+    "qi": "7",
+    "ba": "8",
+    "jiu": "9",
+}
+"""A digit's syllable, tone left out: 吧 and 把 sound like 八, 起 and 期 like 七."""
+
+
+def _completed(
+    text: str, end: int, digits: str, kind: str, hint: str | None
+) -> tuple[str, str] | None:
+    """The digits with the one the model wrote as a word (``1591234567吧``), and the
+    reason to doubt them, when the number is one digit short of its kind, the
+    character after it ends the clause and sounds like a digit, and with that digit
+    the number has its kind's length and passes its check."""
+    char = text[end : end + 1]
+    if not _CJK.fullmatch(char) or char in CHINESE_DIGITS or _CJK.match(text[end + 1 : end + 2]):
+        return None
+    short = {MOBILE: (10,), RESIDENT_ID: (17,), BANK_CARD: (15, 16, 17, 18)}.get(kind, ())
+    if len(digits) not in short:
+        return None
+    from pypinyin import Style, pinyin
+
+    sounds = {r.rstrip("012345") for r in pinyin(char, style=Style.TONE3, heteronym=True)[0]}
+    found = {_DIGIT_SOUNDS[s] for s in sounds if s in _DIGIT_SOUNDS}
+    if len(found) != 1:
+        return None
+    whole = digits + found.pop()
+    again, uncertain, _reason = classify(whole, hint)
+    if again != kind or uncertain:
+        return None
+    return whole, f"the last digit was written {char}, which sounds like {whole[-1]}"
 
 
 _PAUSE = re.compile(r"[，,、]\s?")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transcriber.lexicon import LEXICON_ZH, combine
+from transcriber.lexicon import HEARD_ZH, LEXICON_ZH, combine
 
 ZH_PROMPT = "以下是普通话的句子。"
 """An initial prompt in Simplified Chinese with full-width punctuation: the model
@@ -42,6 +42,9 @@ class Options:
     soundalikes: bool = True
     """Rewrite a Mandarin run of characters that sounds like one of the recording's hot
     words (lexicon included) as that word (``transcriber.soundalike``: 快计 -> 会计)."""
+    heard_zh: tuple[str, ...] = HEARD_ZH
+    """Words a Mandarin transcript is also compared with for sound-alikes, without
+    being shown to the model (``transcriber.lexicon.HEARD_ZH``); ``()`` for none."""
     prompt_zh: str = ZH_PROMPT
     prompt_en: str | None = None
     languages: tuple[str, ...] = ("zh", "en")
@@ -62,7 +65,14 @@ class Options:
     def __post_init__(self) -> None:
         # Lists from configuration files become tuples: the options stay hashable,
         # so ``transcriber.load`` can reuse a model loaded with the same ones.
-        for name in ("temperatures", "hotwords", "languages", "batched_languages", "lexicon_zh"):
+        for name in (
+            "temperatures",
+            "hotwords",
+            "languages",
+            "batched_languages",
+            "lexicon_zh",
+            "heard_zh",
+        ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.temperatures:
             raise ValueError("Options.temperatures needs at least one temperature")

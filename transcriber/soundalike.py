@@ -24,6 +24,9 @@ rewritten too: 据报 (according to reports) becomes 拒报 when 拒报 is a hot
 sentence does not say 据报道. The recording, not the transcript, is the evidence.
 
 One-character words (厂, 县) are never used: too many characters sound like them.
+The one exception is the unit of the amounts these calls report: after a number and
+个, a character standing alone that reads yì is 亿 (报给统计局的是一个意 → 一个亿); 一个意思
+and 三个意见 are words and stay.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ _log = logging.getLogger(__name__)
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _NUMERALS = frozenset("零〇一二两三四五六七八九十百千万亿幺")
 """A run of these is a number being read out: ``numbers`` writes it, nothing here."""
+_AMOUNT = re.compile(r"(?<=[0-9０-９一二两三四五六七八九十几半])个([\u4e00-\u9fff])")
+"""个 after a number, and the character after it: where that character stands alone
+and reads yì, the amount is 亿 (一个亿, 3个亿)."""
 _tokenizer: Any = None
 _tokenizer_lock = threading.Lock()
 
@@ -112,8 +118,8 @@ class Soundalikes:
         return bool(self._entries)
 
     def correct(self, text: str) -> tuple[str, tuple[Change, ...]]:
-        """The text with every misheard hot word written as it should be."""
-        if not self._entries or _HAN.search(text) is None:
+        """The text with every misheard hot word (and 亿) written as it should be."""
+        if _HAN.search(text) is None:
             return text, ()
         tokenizer = _jieba()
         tokens: list[tuple[int, int, str]] = []
@@ -123,13 +129,19 @@ class Soundalikes:
             at += len(token)
         starts = {a for a, _b, _t in tokens}
         ends = {b for _a, b, _t in tokens}
+        taken = [False] * len(text)
+        changes: list[Change] = []
+        for match in _AMOUNT.finditer(text):
+            at = match.start(1)
+            char = match.group(1)
+            if char != "亿" and at in starts and at + 1 in ends and "yi4" in _readings(char)[0]:
+                changes.append(Change(at, char, "亿"))
+                taken[at] = True
         words = [
             (a, b, t)
             for a, b, t in tokens
             if len(t) >= 2 and _HAN.fullmatch(t) and tokenizer.FREQ.get(t, 0) > 0
         ]
-        taken = [False] * len(text)
-        changes: list[Change] = []
         for entry in self._entries:
             n = len(entry.word)
             for i in range(len(text) - n + 1):

@@ -187,3 +187,45 @@ def test_without_a_hint_a_comma_separates_numbers() -> None:
     text, found = numbers.normalize("去年3000，今年50000，后年123456")
     assert text == "去年3000，今年50000，后年123456"
     assert [n.digits for n in found] == ["50000", "123456"]
+
+
+@pytest.mark.parametrize(
+    ("heard", "written", "digits"),
+    [
+        ("我的手机号是1591234567吧。", "我的手机号是15912345678。", "15912345678"),
+        ("我的手机号是一五九一二三四五六七吧", "我的手机号是15912345678", "15912345678"),
+        (
+            "我的身份证号是41010519880315201起。",
+            "我的身份证号是410105198803152017。",
+            "410105198803152017",
+        ),
+    ],
+)
+def test_a_last_digit_written_as_a_word_that_sounds_like_it_is_taken_but_doubted(
+    heard: str, written: str, digits: str
+) -> None:
+    text, (number,) = numbers.normalize(heard)
+    assert text == written
+    assert number.digits == digits and number.uncertain
+    assert number.reason is not None and "sounds like" in number.reason
+    assert text[number.start : number.end] == digits
+
+
+@pytest.mark.parametrize(
+    ("heard", "digits"),
+    [
+        ("我的手机号是15912345678吧。", "15912345678"),  # whole already: 吧 is a particle
+        ("我的手机号是1591234567吧我记不清。", "1591234567"),  # the clause goes on
+        ("我的身份证号是41010519880315201吧。", "41010519880315201"),  # 8 fails the check
+        ("我的手机号是1591234567好。", "1591234567"),  # 好 sounds like no digit
+        ("我的手机号是159123456吧。", "159123456"),  # two digits short
+    ],
+)
+def test_a_word_after_a_number_stays_where_it_cannot_be_its_last_digit(
+    heard: str, digits: str
+) -> None:
+    text, (number,) = numbers.normalize(heard)
+    word = heard[heard.index(digits) + len(digits)]
+    assert number.digits == digits
+    assert text[number.end] == word
+    assert "sounds like" not in (number.reason or "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from transcriber.lexicon import LEXICON_ZH
+from transcriber.lexicon import HEARD_ZH, LEXICON_ZH
 from transcriber.soundalike import Change, Soundalikes, for_words
 
 ENTITIES = ("宏达机械厂", "绿源食品厂", "金盛纺织有限公司")
@@ -79,3 +79,36 @@ def test_english_and_mixed_hot_words_are_left_out() -> None:
         "Baker Street 的会计。",
         (Change(start=14, heard="快计", written="会计"),),
     )
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        ("您好，这里是统计为法举报热线。", "您好，这里是统计违法举报热线。"),
+        ("您好，这里是现统计局举报电话。", "您好，这里是县统计局举报电话。"),
+    ],
+)
+def test_words_only_compared_with_are_written_too(heard: str, written: str) -> None:
+    """``HEARD_ZH`` is not shown to the model; its words are written as they should be
+    all the same (the model's own forms, from the bench's calls)."""
+    assert for_words(LEXICON_ZH + HEARD_ZH).correct(heard)[0] == written
+    assert for_words(LEXICON_ZH).correct(heard)[0] == heard
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        ("报给统计局的是1个意。", "报给统计局的是1个亿。"),
+        ("报给统计局的是一个意。", "报给统计局的是一个亿。"),
+        ("虚报了三个义的产值。", "虚报了三个亿的产值。"),
+        # words with 意 after 个 stay
+        ("我们是一个意思。", "我们是一个意思。"),
+        ("他提了三个意见。", "他提了三个意见。"),
+        ("这个意外谁也没想到。", "这个意外谁也没想到。"),
+        ("买了两个易拉罐。", "买了两个易拉罐。"),
+    ],
+)
+def test_the_amount_after_a_number_is_written_yi_when_it_sounds_so(
+    heard: str, written: str
+) -> None:
+    assert Soundalikes(("会计",)).correct(heard)[0] == written

@@ -1,4 +1,4 @@
-"""Chinese text: Simplified output whatever the model wrote.
+"""Chinese text: Simplified output whatever the model wrote; the readings of a character.
 
 Whisper often answers Mandarin in Traditional characters; OpenCC's ``t2s`` converts
 character by character (and common phrases), leaving Latin text and digits alone.
@@ -18,6 +18,17 @@ def _converter() -> Any:
     import opencc
 
     return opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=4096)
+def readings(char: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Every reading of one character (``pypinyin``, heteronyms included): with tone
+    numbers (neutral tone 5), and without. 吧: ``{"ba5", "ba1"}``, ``{"ba"}``."""
+    from pypinyin import Style, pinyin
+
+    found = pinyin(char, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)
+    toned = frozenset(found[0])
+    return toned, frozenset(r.rstrip("012345") for r in toned)
 
 
 def has_cjk(text: str) -> bool:

@@ -32,6 +32,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from transcriber.chinese import readings
+
 MOBILE = "mobile"
 LANDLINE = "landline"
 RESIDENT_ID = "resident_id"
@@ -214,10 +216,7 @@ def _completed(
     short = {MOBILE: (10,), RESIDENT_ID: (17,), BANK_CARD: (15, 16, 17, 18)}.get(kind, ())
     if len(digits) not in short:
         return None
-    from pypinyin import Style, pinyin
-
-    sounds = {r.rstrip("012345") for r in pinyin(char, style=Style.TONE3, heteronym=True)[0]}
-    found = {_DIGIT_SOUNDS[s] for s in sounds if s in _DIGIT_SOUNDS}
+    found = {_DIGIT_SOUNDS[s] for s in readings(char)[1] if s in _DIGIT_SOUNDS}
     if len(found) != 1:
         return None
     whole = digits + found.pop()

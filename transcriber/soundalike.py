@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from transcriber.chinese import readings
+
 _log = logging.getLogger(__name__)
 
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
@@ -65,16 +67,6 @@ def _jieba() -> Any:
             tokenizer.initialize()
             _tokenizer = tokenizer
         return _tokenizer
-
-
-@functools.lru_cache(maxsize=4096)
-def _readings(char: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Every reading of one character: with tone numbers, and without."""
-    from pypinyin import Style, pinyin
-
-    readings = pinyin(char, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)
-    toned = frozenset(readings[0])
-    return toned, frozenset(r.rstrip("012345") for r in toned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +126,7 @@ class Soundalikes:
         for match in _AMOUNT.finditer(text):
             at = match.start(1)
             char = match.group(1)
-            if char != "亿" and at in starts and at + 1 in ends and "yi4" in _readings(char)[0]:
+            if char != "亿" and at in starts and at + 1 in ends and "yi4" in readings(char)[0]:
                 changes.append(Change(at, char, "亿"))
                 taken[at] = True
         words = [
@@ -185,7 +177,7 @@ def _sounds_like(
     # Characters that make no word here: any of their readings, a tone slip allowed.
     tone_slips = 0
     for char, own, syllable in zip(heard, entry.word, entry.toned, strict=True):
-        toned, toneless = _readings(char)
+        toned, toneless = readings(char)
         if char == own or syllable in toned:
             continue
         if syllable.rstrip("012345") not in toneless:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/transcribe.py            # the full table (~30 min on 2 cores)
     .venv/bin/python bench/transcribe.py --quick    # the rows behind the targets only
+    .venv/bin/python bench/transcribe.py --quick --repeat 3   # each row timed 3 times
 
 The calls are spoken from scripts, so the exact words are known: word error rate
 (English) and character error rate (Mandarin, Simplified, punctuation ignored, numbers
@@ -23,12 +24,15 @@ feature extraction (log-Mel), the encoder, decoding (beam search), word alignmen
 Each row runs in a fresh process so that its peak RSS is its own; model loading and
 a warm-up transcription of the first 30 s are not timed (a worker loads its model
 once and reuses it). RTF is audio seconds / wall seconds (×10 = ten times faster than
-real time). Targets: the default (faster-whisper base int8, VAD, beam 5 and for
-Mandarin 3, batched) >= 15x real time on 2 cores on the five-minute calls with no loss
-of accuracy against sequential decoding, Mandarin at least as fast as English per
-audio second, >= 4x faster than openai-whisper on the same weights and audio with
-equal or better WER, a mean Mandarin CER <= 0.05 with the lexicon; all measured in
-this same run. Speeds mean little on a machine others are using: say so beside any figure.
+real time); with ``--repeat N`` each row is timed N times in its process and RTF is
+the median, beside the range (on a shared machine the same row varies by a quarter
+from minute to minute: one figure says little). Targets: the default (faster-whisper
+base int8, VAD, beam 5 and for Mandarin 3, batched) >= 15x real time on 2 cores on the
+five-minute calls with no loss of accuracy against sequential decoding, Mandarin at
+least as fast as English per audio second, >= 4x faster than openai-whisper on the
+same weights and audio with equal or better WER, a mean Mandarin CER <= 0.05 with the
+lexicon; all measured in this same run. Speeds mean little on a machine others are
+using: say so beside any figure.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -356,8 +361,9 @@ class _Wrapped:
         return value
 
 
-def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
-    """Runs in its own process: load and warm up (untimed), transcribe (timed), score."""
+def run_case(case: Case, audio_paths: dict[str, Path], repeat: int = 1) -> dict[str, Any]:
+    """Runs in its own process: load and warm up (untimed), transcribe ``repeat`` times
+    (timed), score the last."""
     import transcriber
     from transcriber.audio import load_audio
     from transcriber.metrics import cer, wer
@@ -369,7 +375,7 @@ def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
     first = next(iter(audios.values()))
     texts: dict[str, str] = {}
     profile: dict[str, float] = {}
-    wall = 0.0
+    walls: list[float] = []
     if case.plain_openai:
         import torch
         import whisper
@@ -389,10 +395,13 @@ def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
         # PyTorch's first decode of each new shape is slow (measured: a minute of audio
         # 209 s cold, 49 s warm): warm up as a long-running worker would be.
         whisper.transcribe(model, first[:WARM_UP], **settings)
-        for call, audio in audios.items():
-            started = time.perf_counter()
-            texts[call] = str(whisper.transcribe(model, audio, **settings)["text"])
-            wall += time.perf_counter() - started
+        for _ in range(repeat):
+            wall = 0.0
+            for call, audio in audios.items():
+                started = time.perf_counter()
+                texts[call] = str(whisper.transcribe(model, audio, **settings)["text"])
+                wall += time.perf_counter() - started
+            walls.append(wall)
     else:
         options = dict(case.options)
         with_names = bool(options.pop("case_names", False))
@@ -406,11 +415,14 @@ def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
         timer = Profile()
         if case.backend == "faster-whisper":
             timer.install(loaded)
-        for call, audio in audios.items():
-            names = _case_names(call) if with_names else ()
-            started = time.perf_counter()
-            texts[call] = loaded.transcribe(audio, language=language, extra_hotwords=names).text
-            wall += time.perf_counter() - started
+        for _ in range(repeat):
+            wall = 0.0
+            for call, audio in audios.items():
+                names = _case_names(call) if with_names else ()
+                started = time.perf_counter()
+                texts[call] = loaded.transcribe(audio, language=language, extra_hotwords=names).text
+                wall += time.perf_counter() - started
+            walls.append(wall)
         if case.backend == "faster-whisper":
             profile = dict(timer.seconds)
     score = wer if language == "en" else cer
@@ -418,7 +430,8 @@ def run_case(case: Case, audio_paths: dict[str, Path]) -> dict[str, Any]:
     audio_s = sum(len(a) for a in audios.values()) / 16000
     return {
         "audio_s": audio_s,
-        "wall_s": wall,
+        "wall_s": statistics.median(walls),
+        "walls": walls,
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "error": sum(errors.values()) / len(errors),
         "errors": errors,
@@ -467,12 +480,18 @@ def main() -> int:
     parser.add_argument(
         "--only", action="append", default=[], help="rows whose call/label contain this"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="time each row this many times in its process (RTF: the median, and the range)",
+    )
     parser.add_argument("--run-case", help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_case:
         paths = {call: Path(p) for call, p in json.loads(args.audio).items()}
-        print(json.dumps(run_case(Case(**json.loads(args.run_case)), paths)))
+        print(json.dumps(run_case(Case(**json.loads(args.run_case)), paths, args.repeat)))
         return 0
 
     from transcriber.models import bundled_base, bundled_openai
@@ -503,6 +522,8 @@ def main() -> int:
                     __file__,
                     "--run-case",
                     json.dumps(case.__dict__),
+                    "--repeat",
+                    str(max(1, args.repeat)),
                     "--audio",
                     json.dumps(
                         {
@@ -542,6 +563,7 @@ def print_table(rows: list[Case], results: dict[str, dict[str, Any]]) -> None:
         "audio s",
         "wall s",
         "RTF",
+        "RTF range",
         "peak RSS MiB",
         "WER/CER",
     ]
@@ -551,7 +573,15 @@ def print_table(rows: list[Case], results: dict[str, dict[str, Any]]) -> None:
         if r is None:
             continue
         rtf = f"x{r['audio_s'] / r['wall_s']:.1f}"
-        figures = [f"{r['audio_s']:.1f}", f"{r['wall_s']:.1f}", rtf, f"{r['rss_mib']:.0f}"]
+        walls = r.get("walls") or [r["wall_s"]]
+        spread = f"x{r['audio_s'] / max(walls):.1f}-{r['audio_s'] / min(walls):.1f}"
+        figures = [
+            f"{r['audio_s']:.1f}",
+            f"{r['wall_s']:.1f}",
+            rtf,
+            spread if len(walls) > 1 else "",
+            f"{r['rss_mib']:.0f}",
+        ]
         table.append([*describe(case), *figures, f"{r['error']:.3f}"])
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     print()
@@ -620,7 +650,7 @@ def print_profiles(results: dict[str, dict[str, Any]]) -> None:
         profile = r.get("profile") or {}
         if not profile:
             continue
-        wall = r["wall_s"]
+        wall = sum(r.get("walls") or [r["wall_s"]])  # the profile sums every timed run
         rest = max(0.0, wall - sum(profile.values()))
         shares = [profile.get(s, 0.0) / wall for s in STAGES] + [rest / wall]
         print(f"  {key[:44]:<44}" + "".join(f"{share:>10.0%}" for share in shares))

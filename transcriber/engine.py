@@ -102,7 +102,7 @@ class Transcriber:
             request = Request(
                 language=lang,
                 prompt=self.options.prompt_for(lang),
-                hotwords=self.options.hotword_text(lang, words),
+                hotwords=words,
                 options=self.options,
             )
             kept: list[list[Segment]] = []

@@ -143,14 +143,14 @@ def has_loop(text: str) -> bool:
 _SEPARATORS = "、，,。 ；;"
 
 
-def repeats_a_hot_word(text: str, hotwords: str | None) -> bool:
-    """A hot word said again at once ("统计执法、统计执法"), or a long one begun again
-    ("统计执法、统计执"): the model is copying its list of hot words, not hearing
-    speech. ``hotwords`` as the model was given them (joined by "、" or ", ")."""
+def repeats_a_hot_word(text: str, hotwords: Sequence[str]) -> bool:
+    """A hot word said again at once ("统计执法、统计执法", "统计执法统计执法"), or a
+    long one begun again ("统计执法、统计执"): the model is copying its list of hot
+    words, not hearing speech."""
     return bool(copied_hot_words(text, hotwords))
 
 
-def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
+def copied_hot_words(text: str, hotwords: Sequence[str]) -> list[str]:
     """The hot words ``text`` says again at once (see ``repeats_a_hot_word``)."""
     if not hotwords:
         return []
@@ -158,7 +158,7 @@ def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
 
     text = to_simplified(text)
     copied: list[str] = []
-    for word in _hot_word_list(hotwords):
+    for word in dict.fromkeys(w.strip() for w in hotwords):
         if len(word) < 2:
             continue
         needed = len(word) if len(word) <= 3 else len(word) - 1
@@ -172,15 +172,9 @@ def copied_hot_words(text: str, hotwords: str | None) -> list[str]:
     return copied
 
 
-def without_words(hotwords: str, words: list[str]) -> str | None:
-    """``hotwords`` (as given to the model) without ``words``; ``None`` if none are left."""
-    separator = "、" if "、" in hotwords else ", "
-    return separator.join(w for w in _hot_word_list(hotwords) if w not in words) or None
-
-
-def _hot_word_list(hotwords: str) -> list[str]:
-    """The words of a hot-word text (``Options.hotword_text``), each once, in order."""
-    return list(dict.fromkeys(w.strip() for w in re.split(r"[、,]", hotwords) if w.strip()))
+def without_words(hotwords: Sequence[str], words: Sequence[str]) -> tuple[str, ...]:
+    """``hotwords`` without ``words``, in their order."""
+    return tuple(w for w in hotwords if w not in words)
 
 
 def collapse_loops(text: str) -> str:

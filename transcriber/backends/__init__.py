@@ -62,8 +62,14 @@ class Request:
 
     language: str
     prompt: str | None
-    hotwords: str | None
+    hotwords: tuple[str, ...]
+    """The recording's hot words, most specific first; each backend gives them to its
+    model as ``options.hotword_text`` writes them."""
     options: Options
+
+    @property
+    def hotword_text(self) -> str | None:
+        return self.options.hotword_text(self.language, self.hotwords)
 
 
 class Backend(Protocol):

@@ -18,7 +18,6 @@ from transcriber.backends import RawSegment, Request, split_sentences
 from transcriber.errors import ModelNotFound
 from transcriber.guards import copied_hot_words, has_loop, repeats_a_hot_word, without_words
 from transcriber.models import ModelSource, cache_dir
-from transcriber.options import Options
 from transcriber.result import Word
 from transcriber.wav import Float32Array
 from transcriber.words import timed
@@ -72,14 +71,14 @@ class FasterWhisper:
             "language": request.language,
             "beam_size": o.beam_for(request.language),
             "initial_prompt": request.prompt,
-            "hotwords": request.hotwords,
+            "hotwords": request.hotword_text,
             "condition_on_previous_text": False,
             "no_speech_threshold": o.no_speech_threshold,
             "log_prob_threshold": o.logprob_threshold,
             "compression_ratio_threshold": o.max_compression_ratio,
         }
         if o.batch_size > 1 and o.vad and request.language in o.batched_languages:
-            return self._decode_batched(audio, o, common)
+            return self._decode_batched(audio, request, common)
         return self._decode_sequential(audio, o.temperatures, o.vad, common)
 
     def _decode_sequential(
@@ -111,28 +110,31 @@ class FasterWhisper:
         ]
 
     def _decode_alone(
-        self, audio: Float32Array, o: Options, common: dict[str, Any], offset: float
+        self, audio: Float32Array, request: Request, common: dict[str, Any], offset: float
     ) -> list[RawSegment]:
         """One window decoded on its own, with temperature fallback. Where the result
         copies hot words instead of hearing the speech (a 19-digit card number read in
         one breath became "16号、20号、12号、许多少统计执法、统计执"), it is decoded again
         without the words it copied, and then, if it copies others, without any."""
+        o = request.options
         raw = self._decode_sequential(audio, o.temperatures, True, common, offset)
-        hotwords = common["hotwords"]
+        hotwords = request.hotwords
         for attempt in range(2):
             copied = [w for s in raw for w in copied_hot_words(s.text, hotwords)]
             if not hotwords or not copied:
                 break
-            hotwords = without_words(hotwords, copied) if attempt == 0 else None
+            hotwords = without_words(hotwords, copied) if attempt == 0 else ()
             _log.info("%.1f s: hot words copied (%s), decoded again", offset, "、".join(copied))
+            text = o.hotword_text(request.language, hotwords)
             raw = self._decode_sequential(
-                audio, o.temperatures, True, {**common, "hotwords": hotwords}, offset
+                audio, o.temperatures, True, {**common, "hotwords": text}, offset
             )
         return raw
 
     def _decode_batched(
-        self, audio: Float32Array, o: Options, common: dict[str, Any]
+        self, audio: Float32Array, request: Request, common: dict[str, Any]
     ) -> list[RawSegment]:
+        o = request.options
         # Timestamp tokens inside packed VAD chunks made the model skip whole sentences
         # (base, 5-minute call: WER 0.045 -> 0.114). Text without timestamp tokens plus
         # cross-attention word alignment keeps the accuracy and gives word-exact times.
@@ -148,13 +150,15 @@ class FasterWhisper:
         out: list[RawSegment] = []
         for chunk in segments:
             stuck = chunk.compression_ratio > o.max_compression_ratio or has_loop(chunk.text)
-            if stuck or repeats_a_hot_word(chunk.text, common["hotwords"]):
+            if stuck or repeats_a_hot_word(chunk.text, request.hotwords):
                 # Batched decoding has no temperature fallback: a window that got stuck
                 # in a loop, or copies its hot words, is decoded again on its own.
                 _log.info("%.1f-%.1f s decoded again: %s", chunk.start, chunk.end, chunk.text)
                 start = max(0, int((chunk.start - 0.5) * SAMPLE_RATE))
                 end = int((chunk.end + 0.5) * SAMPLE_RATE)
-                out.extend(self._decode_alone(audio[start:end], o, common, start / SAMPLE_RATE))
+                out.extend(
+                    self._decode_alone(audio[start:end], request, common, start / SAMPLE_RATE)
+                )
                 continue
             for sentence in split_sentences(_words(chunk.words)):
                 out.append(

@@ -136,7 +136,7 @@ class OpenAIWhisper:
             audio, times, found = _speech(audio)
             if not found:
                 return []
-        prompt = " ".join(p for p in (request.hotwords, request.prompt) if p) or None
+        prompt = " ".join(p for p in (request.hotword_text, request.prompt) if p) or None
         with self._torch.inference_mode():
             result = self._whisper.transcribe(
                 self._model,

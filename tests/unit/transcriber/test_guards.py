@@ -318,7 +318,7 @@ def test_a_phrase_list_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> No
     assert done.stdout.decode() == "谢谢收听"
 
 
-HOT = "宏达机械厂、虚报、瞒报、统计局、统计报表、统计执法、举报、会计"
+HOT = ("宏达机械厂", "虚报", "瞒报", "统计局", "统计报表", "统计执法", "举报", "会计")
 
 
 @pytest.mark.parametrize(
@@ -328,6 +328,7 @@ HOT = "宏达机械厂、虚报、瞒报、统计局、统计报表、统计执�
         "卡号16号、20号、12号、许多少统计执法、统计执",  # begun again
         "會計、會計",  # in Traditional characters, as the model may write them
         "宏达机械厂，宏达机械",
+        "统计执法统计执法",  # copied as the model is shown them, nothing between
     ],
 )
 def test_a_hot_word_said_again_at_once_is_copying(text: str) -> None:
@@ -344,14 +345,19 @@ def test_a_hot_word_said_again_at_once_is_copying(text: str) -> None:
 )
 def test_hot_words_in_speech_are_not_copying(text: str) -> None:
     assert not repeats_a_hot_word(text, HOT)
-    assert not repeats_a_hot_word("统计执法、统计执法", None)
+    assert not repeats_a_hot_word("统计执法、统计执法", ())
 
 
 def test_the_words_copied_are_named_and_can_be_left_out() -> None:
     text = "卡号16号、许多少统计执法、统计执法，会计、会计"
     assert copied_hot_words(text, HOT) == ["统计执法", "会计"]
-    assert (
-        without_words(HOT, ["统计执法", "会计"]) == "宏达机械厂、虚报、瞒报、统计局、统计报表、举报"
+    assert without_words(HOT, ["统计执法", "会计"]) == (
+        "宏达机械厂",
+        "虚报",
+        "瞒报",
+        "统计局",
+        "统计报表",
+        "举报",
     )
-    assert without_words("Baker Street, gas pipe", ["gas pipe"]) == "Baker Street"
-    assert without_words("会计", ["会计"]) is None
+    assert without_words(("Baker Street", "gas pipe"), ["gas pipe"]) == ("Baker Street",)
+    assert without_words(("会计",), ["会计"]) == ()

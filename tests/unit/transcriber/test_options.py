@@ -20,7 +20,9 @@ def test_lists_from_configuration_become_tuples() -> None:
 def test_prompt_and_hot_words_per_language() -> None:
     options = Options(hotwords=("华信科技", "GDP"))
     assert options.prompt_for("zh") == ZH_PROMPT and options.prompt_for("en") is None
-    assert options.hotword_text("zh") == "华信科技、GDP"
+    assert options.hotword_text("zh") == "华信科技 GDP"
+    words = ("宏达机械厂", "虚报", "GDP", "产值")
+    assert options.hotword_text("zh", words) == "宏达机械厂虚报 GDP 产值"
     assert options.hotword_text("en") == "华信科技, GDP"
     assert options.hotword_text("en", ()) is None
 

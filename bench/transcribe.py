@@ -440,6 +440,44 @@ def run_case(case: Case, audio_paths: dict[str, Path], repeat: int = 1) -> dict[
     }
 
 
+PAIRED = ("en-8k", "zh-8k")
+"""The two five-minute calls whose speeds are compared: English and Mandarin at 8 kHz."""
+
+
+def run_pairs(audio_paths: dict[str, Path], pairs: int) -> dict[str, Any]:
+    """Runs in its own process: the default on the English and the Mandarin call in
+    turn, ``pairs`` times (which goes first alternating), so that both are timed under
+    the same load: rows timed minutes apart on a shared machine are not comparable."""
+    import transcriber
+    from transcriber.audio import load_audio
+
+    loaded = transcriber.load("bundled-base")
+    audios = {call: load_audio(audio_paths[call], max_seconds=3600).channels[0] for call in PAIRED}
+    for call, audio in audios.items():
+        loaded.transcribe(audio[:WARM_UP], language=call[:2])
+    rtf: dict[str, list[float]] = {call: [] for call in PAIRED}
+    for n in range(pairs):
+        for call in PAIRED if n % 2 == 0 else PAIRED[::-1]:
+            audio = audios[call]
+            started = time.perf_counter()
+            loaded.transcribe(audio, language=call[:2])
+            rtf[call].append(len(audio) / 16000 / (time.perf_counter() - started))
+    return {"rtf": rtf, "ratios": [zh / en for en, zh in zip(*rtf.values(), strict=True)]}
+
+
+def print_pairs(paired: dict[str, Any]) -> None:
+    ratios = paired["ratios"]
+    en, zh = (paired["rtf"][call] for call in PAIRED)
+    ratio = statistics.median(ratios)
+    verdict = "at least as fast" if ratio >= 0.95 else "SLOWER"
+    print(
+        f"Mandarin per audio second, timed in turn with English ({len(ratios)} pairs, one "
+        f"process): x{ratio:.2f} the speed of English ({verdict}; pairs "
+        f"{min(ratios):.2f}-{max(ratios):.2f}; en-8k x{statistics.median(en):.1f}, "
+        f"zh-8k x{statistics.median(zh):.1f})"
+    )
+
+
 def _case_names(call: str) -> tuple[str, ...]:
     """What the cases of a bench call would name: each report call's entity and its
     address (``report_calls.NAMES``; the worker and a re-run from the case page pass
@@ -486,9 +524,20 @@ def main() -> int:
         default=1,
         help="time each row this many times in its process (RTF: the median, and the range)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=5,
+        help="times the English and Mandarin calls are timed in turn (0: not at all)",
+    )
     parser.add_argument("--run-case", help=argparse.SUPPRESS)
+    parser.add_argument("--run-pairs", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.run_pairs:
+        paths = {call: Path(p) for call, p in json.loads(args.audio).items()}
+        print(json.dumps(run_pairs(paths, args.run_pairs)))
+        return 0
     if args.run_case:
         paths = {call: Path(p) for call, p in json.loads(args.audio).items()}
         print(json.dumps(run_case(Case(**json.loads(args.run_case)), paths, args.repeat)))
@@ -546,8 +595,27 @@ def main() -> int:
                 f"  {case.key:<48} x{r['audio_s'] / r['wall_s']:5.1f}  error {r['error']:.3f}",
                 flush=True,
             )
+        paired = None
+        if args.pairs > 0 and {f"{call}/{DEFAULT}" for call in PAIRED} <= set(results):
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--run-pairs",
+                    str(args.pairs),
+                    "--audio",
+                    json.dumps({call: str(calls[call]) for call in PAIRED}),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                print(f"paired timing: failed\n{done.stderr[-2000:]}")
+            else:
+                paired = json.loads(done.stdout.strip().splitlines()[-1])
     print_table(rows, results)
-    print_targets(results)
+    print_targets(results, paired)
     return 0
 
 
@@ -591,7 +659,7 @@ def print_table(rows: list[Case], results: dict[str, dict[str, Any]]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def print_targets(results: dict[str, dict[str, Any]]) -> None:
+def print_targets(results: dict[str, dict[str, Any]], paired: dict[str, Any] | None = None) -> None:
     print()
     for call in ("en-8k", "en-16k", "zh-8k"):
         default, seq, plain = (
@@ -622,7 +690,12 @@ def print_targets(results: dict[str, dict[str, Any]]) -> None:
     if en and zh:
         ratio = (zh["audio_s"] / zh["wall_s"]) / (en["audio_s"] / en["wall_s"])
         verdict = "at least as fast" if ratio >= 0.95 else "SLOWER"
-        print(f"Mandarin per audio second: x{ratio:.2f} the speed of English ({verdict})")
+        print(
+            f"Mandarin per audio second: x{ratio:.2f} the speed of English ({verdict}; "
+            "rows timed minutes apart)"
+        )
+    if paired is not None:
+        print_pairs(paired)
     print_voices(results)
     print_profiles(results)
 

@@ -35,7 +35,8 @@ SHORT_OF_TARGET = {"lvyuan": 0.15}
 """The call with the bank card and the landline does not on every machine: 0.09-0.124
 over runs on an Intel one (decoding is not bit-for-bit repeatable, and its 19 digits
 read in one breath are where it varies), 0.10-0.11 on another machine's rendering of the
-voices, 0.062 on an AMD EPYC (where the other two gave 0.013 and 0.047)."""
+voices, 0.062 on an AMD EPYC with AVX2 (where the other two gave 0.013 and 0.047), 0.124
+through the transcriber on one with AVX-512 (the others 0.025 and 0.039)."""
 
 
 @pytest.fixture(scope="module")

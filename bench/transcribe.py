@@ -565,58 +565,54 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-transcribe-") as tmp:
         calls = make_calls(Path(tmp))
         for case in rows:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--run-case",
-                    json.dumps(case.__dict__),
-                    "--repeat",
-                    str(max(1, args.repeat)),
-                    "--audio",
-                    json.dumps(
-                        {
-                            call: str(path)
-                            for call, path in calls.items()
-                            if call == case.call or call.startswith(f"{case.call}/")
-                        }
-                    ),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
+            audio = {
+                call: path
+                for call, path in calls.items()
+                if call == case.call or call.startswith(f"{case.call}/")
+            }
+            out = _fresh_process(
+                case.key,
+                ["--run-case", json.dumps(case.__dict__), "--repeat", str(max(1, args.repeat))],
+                audio,
             )
-            if done.returncode != 0:
-                print(f"{case.key}: failed\n{done.stderr[-2000:]}")
+            if out is None:
                 continue
-            results[case.key] = json.loads(done.stdout.strip().splitlines()[-1])
-            r = results[case.key]
+            results[case.key] = r = out
             print(
                 f"  {case.key:<48} x{r['audio_s'] / r['wall_s']:5.1f}  error {r['error']:.3f}",
                 flush=True,
             )
         paired = None
         if args.pairs > 0 and {f"{call}/{DEFAULT}" for call in PAIRED} <= set(results):
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--run-pairs",
-                    str(args.pairs),
-                    "--audio",
-                    json.dumps({call: str(calls[call]) for call in PAIRED}),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
+            paired = _fresh_process(
+                "paired timing",
+                ["--run-pairs", str(args.pairs)],
+                {call: calls[call] for call in PAIRED},
             )
-            if done.returncode != 0:
-                print(f"paired timing: failed\n{done.stderr[-2000:]}")
-            else:
-                paired = json.loads(done.stdout.strip().splitlines()[-1])
     print_table(rows, results)
     print_targets(results, paired)
     return 0
+
+
+def _fresh_process(what: str, arguments: list[str], audio: dict[str, Path]) -> Any:
+    """This script run again in a process of its own on ``audio``: its last line, read
+    as JSON; ``None`` (said why) if it failed."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            *arguments,
+            "--audio",
+            json.dumps({call: str(path) for call, path in audio.items()}),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"{what}: failed\n{done.stderr[-2000:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def print_table(rows: list[Case], results: dict[str, dict[str, Any]]) -> None:

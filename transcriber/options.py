@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from transcriber.chinese import has_cjk
 from transcriber.lexicon import HEARD_ZH, LEXICON_ZH, combine
 
 ZH_PROMPT = "以下是普通话的句子。"
@@ -108,9 +109,5 @@ class Options:
             return ", ".join(words)
         text = words[0]
         for word in words[1:]:
-            text += word if _han(text[-1]) and _han(word[0]) else f" {word}"
+            text += word if has_cjk(text[-1]) and has_cjk(word[0]) else f" {word}"
         return text
-
-
-def _han(char: str) -> bool:
-    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"

@@ -11,6 +11,7 @@ decoding keeps temperature fallback; it is used for the languages not in
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from transcriber.audio import SAMPLE_RATE
@@ -118,16 +119,16 @@ class FasterWhisper:
         without the words it copied, and then, if it copies others, without any."""
         o = request.options
         raw = self._decode_sequential(audio, o.temperatures, True, common, offset)
-        hotwords = request.hotwords
+        fewer = request
         for attempt in range(2):
-            copied = [w for s in raw for w in copied_hot_words(s.text, hotwords)]
-            if not hotwords or not copied:
+            copied = [w for s in raw for w in copied_hot_words(s.text, fewer.hotwords)]
+            if not fewer.hotwords or not copied:
                 break
-            hotwords = without_words(hotwords, copied) if attempt == 0 else ()
+            left = without_words(fewer.hotwords, copied) if attempt == 0 else ()
+            fewer = replace(fewer, hotwords=left)
             _log.info("%.1f s: hot words copied (%s), decoded again", offset, "、".join(copied))
-            text = o.hotword_text(request.language, hotwords)
             raw = self._decode_sequential(
-                audio, o.temperatures, True, {**common, "hotwords": text}, offset
+                audio, o.temperatures, True, {**common, "hotwords": fewer.hotword_text}, offset
             )
         return raw
 

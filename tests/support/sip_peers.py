@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -270,6 +271,10 @@ class SippRun:
     output: str
     trace: str
     """The ``-trace_msg`` log: every message sent and received, with times."""
+    clock_step: float = 0.0
+    """How far the wall clock (sipp's times) moved against the monotonic clock while
+    sipp ran: a host that steps its clock (NTP, a VM resumed) shifts sipp's stamps by
+    up to this much, so a span read from them is only this good."""
 
     def times(self, pattern: str) -> list[datetime]:
         """When each traced message whose first line matches ``pattern`` was sent or received."""
@@ -282,6 +287,14 @@ class SippRun:
                     datetime.strptime(head.strip().replace("\t", " "), "%Y-%m-%d %H:%M:%S.%f")
                 )
         return stamps
+
+    def span(self, first: str, last: str) -> float:
+        """Seconds from the first message matching ``first`` to the first matching ``last``."""
+        return (self.times(last)[0] - self.times(first)[0]).total_seconds()
+
+
+def _wall_offset() -> float:
+    return time.time() - time.monotonic()
 
 
 async def run_sipp(
@@ -344,6 +357,7 @@ async def run_sipp(
         args.append(target)
     if nice:  # a load generator yields the CPU to what it measures
         args = ["nice", "-n", str(nice), *args]
+    offset = _wall_offset()
     proc = await asyncio.create_subprocess_exec(
         *args, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -354,7 +368,8 @@ async def run_sipp(
         out, _ = await proc.communicate()
     trace_file = scenario_file.with_suffix(".msg")
     trace = trace_file.read_text(errors="replace") if trace_file.exists() else ""
-    return SippRun(proc.returncode or 0, out.decode(errors="replace"), trace)
+    step = abs(_wall_offset() - offset)
+    return SippRun(proc.returncode or 0, out.decode(errors="replace"), trace, step)
 
 
 def callee_hangs_up_scenario(pcap: Path | None, codec: str) -> str:

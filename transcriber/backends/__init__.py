@@ -7,10 +7,12 @@ speaker merging) is the engine's and is the same for every backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from transcriber.guards import copied_hot_words, without_words
 from transcriber.options import Options
 from transcriber.result import Word
 from transcriber.wav import Float32Array
@@ -30,6 +32,9 @@ class RawSegment:
     """The words the model timed, as its tokenizer wrote them (English words carry their
     leading space); seconds from the start of the audio."""
 
+
+_log = logging.getLogger(__name__)
+_Decoded = TypeVar("_Decoded")
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 
@@ -90,3 +95,24 @@ class Backend(Protocol):
     def decode(self, audio: Float32Array, request: Request) -> list[RawSegment]:
         """Timed segments for ``audio`` (16 kHz mono), times in seconds from its start."""
         ...
+
+
+def without_copies(
+    decoded: list[_Decoded],
+    hotwords: tuple[str, ...],
+    decode: Callable[[tuple[str, ...]], list[_Decoded]],
+    text: Callable[[_Decoded], str],
+    at: float,
+) -> list[_Decoded]:
+    """A window decoded with ``hotwords`` that copies some of them instead of hearing
+    the speech (a 19-digit card number read in one breath became "16号、20号、12号、许多少
+    统计执法、统计执"), decoded again without the words it copied, and then, if it copies
+    others, without any. ``decode(words)`` decodes the window again with ``words``."""
+    for attempt in range(2):
+        copied = [w for d in decoded for w in copied_hot_words(text(d), hotwords)]
+        if not hotwords or not copied:
+            break
+        hotwords = without_words(hotwords, copied) if attempt == 0 else ()
+        _log.info("%.1f s: hot words copied (%s), decoded again", at, "、".join(copied))
+        decoded = decode(hotwords)
+    return decoded

@@ -15,9 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.backends import RawSegment, Request, split_sentences
+from transcriber.backends import RawSegment, Request, split_sentences, without_copies
 from transcriber.errors import ModelNotFound
-from transcriber.guards import copied_hot_words, has_loop, repeats_a_hot_word, without_words
+from transcriber.guards import has_loop, repeats_a_hot_word
 from transcriber.models import ModelSource, cache_dir
 from transcriber.result import Word
 from transcriber.wav import Float32Array
@@ -113,24 +113,18 @@ class FasterWhisper:
     def _decode_alone(
         self, audio: Float32Array, request: Request, common: dict[str, Any], offset: float
     ) -> list[RawSegment]:
-        """One window decoded on its own, with temperature fallback. Where the result
-        copies hot words instead of hearing the speech (a 19-digit card number read in
-        one breath became "16号、20号、12号、许多少统计执法、统计执"), it is decoded again
-        without the words it copied, and then, if it copies others, without any."""
-        o = request.options
-        raw = self._decode_sequential(audio, o.temperatures, True, common, offset)
-        fewer = request
-        for attempt in range(2):
-            copied = [w for s in raw for w in copied_hot_words(s.text, fewer.hotwords)]
-            if not fewer.hotwords or not copied:
-                break
-            left = without_words(fewer.hotwords, copied) if attempt == 0 else ()
-            fewer = replace(fewer, hotwords=left)
-            _log.info("%.1f s: hot words copied (%s), decoded again", offset, "、".join(copied))
-            raw = self._decode_sequential(
-                audio, o.temperatures, True, {**common, "hotwords": fewer.hotword_text}, offset
+        """One window decoded on its own, with temperature fallback, and again without
+        the hot words it copies (``without_copies``)."""
+        temperatures = request.options.temperatures
+
+        def decode(hotwords: tuple[str, ...]) -> list[RawSegment]:
+            text = replace(request, hotwords=hotwords).hotword_text
+            return self._decode_sequential(
+                audio, temperatures, True, {**common, "hotwords": text}, offset
             )
-        return raw
+
+        first = self._decode_sequential(audio, temperatures, True, common, offset)
+        return without_copies(first, request.hotwords, decode, lambda s: s.text, offset)
 
     def _decode_batched(
         self, audio: Float32Array, request: Request, common: dict[str, Any]

@@ -4,19 +4,23 @@ Installed as the ``openai-whisper`` extra (``scripts/install-openai-whisper.sh``
 installs it with a CPU-only torch). It has no VAD of its own, so speech is found
 with the same Silero VAD faster-whisper uses, decoded as one stream of speech, and
 the times (of segments and of words, from its own ``word_timestamps``) are mapped back
-onto the recording. It has no hot-word input either: hot words go into the prompt.
+onto the recording. It has no hot-word input either: hot words go into the prompt,
+carried into every 30 s window, and a window that copies them is decoded again without
+them, as in faster-whisper's backend.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.backends import RawSegment, Request
+from transcriber.backends import RawSegment, Request, split_sentences, without_copies
 from transcriber.errors import ModelNotFound
+from transcriber.guards import copied_hot_words
 from transcriber.models import ModelSource, cache_dir
 from transcriber.result import Word
 from transcriber.wav import Float32Array
@@ -130,13 +134,29 @@ class OpenAIWhisper:
         return {str(code): float(p) for code, p in probs.items()}
 
     def decode(self, audio: Float32Array, request: Request) -> list[RawSegment]:
-        o = request.options
         times = None
-        if o.vad:
+        if request.options.vad:
             audio, times, found = _speech(audio)
             if not found:
                 return []
-        prompt = " ".join(p for p in (request.hotword_text, request.prompt) if p) or None
+        kept: list[dict[str, Any]] = []
+        for segment in self._transcribe(audio, request, request.hotwords):
+            if copied_hot_words(segment["text"], request.hotwords):
+                kept.extend(self._decode_again(audio, segment, request))
+            else:
+                kept.append(segment)
+        return [sentence for segment in kept for sentence in _sentences(segment, times)]
+
+    def _transcribe(
+        self, audio: Float32Array, request: Request, hotwords: tuple[str, ...], offset: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """openai-whisper's segments of ``audio``, ``offset`` seconds later. The hot
+        words and the prompt lead every 30 s window (``carry_initial_prompt``), as
+        faster-whisper's ``hotwords`` do: as a plain initial prompt they would bias the
+        first window only, and a case's names said after it would go unheard."""
+        o = request.options
+        words = replace(request, hotwords=hotwords).hotword_text
+        prompt = " ".join(p for p in (words, request.prompt) if p) or None
         with self._torch.inference_mode():
             result = self._whisper.transcribe(
                 self._model,
@@ -147,6 +167,7 @@ class OpenAIWhisper:
                 beam_size=o.beam_for(request.language),
                 best_of=o.beam_for(request.language),
                 initial_prompt=prompt,
+                carry_initial_prompt=True,
                 condition_on_previous_text=False,
                 no_speech_threshold=o.no_speech_threshold,
                 logprob_threshold=o.logprob_threshold,
@@ -155,24 +176,53 @@ class OpenAIWhisper:
                 verbose=None,
                 word_timestamps=True,
             )
-        segments = []
-        for s in result["segments"]:
-            start, end = float(s["start"]), float(s["end"])
-            if times is not None:
-                start = times.get_original_time(start)
-                end = times.get_original_time(end, is_end=True)
-            segments.append(
-                RawSegment(
-                    start=start,
-                    end=end,
-                    text=str(s["text"]),
-                    avg_logprob=float(s["avg_logprob"]),
-                    no_speech_prob=float(s["no_speech_prob"]),
-                    compression_ratio=float(s["compression_ratio"]),
-                    words=_words(s.get("words") or (), times),
-                )
-            )
+        segments: list[dict[str, Any]] = result["segments"]
+        for s in segments:
+            s["start"], s["end"] = offset + float(s["start"]), offset + float(s["end"])
+            for w in s.get("words") or ():
+                w["start"], w["end"] = offset + float(w["start"]), offset + float(w["end"])
         return segments
+
+    def _decode_again(
+        self, audio: Float32Array, segment: dict[str, Any], request: Request
+    ) -> list[dict[str, Any]]:
+        """A window that copies hot words, decoded again without them (``without_copies``)."""
+        start = max(0.0, float(segment["start"]) - 0.5)
+        piece = audio[int(start * SAMPLE_RATE) : int((float(segment["end"]) + 0.5) * SAMPLE_RATE)]
+        return without_copies(
+            [segment],
+            request.hotwords,
+            lambda hotwords: self._transcribe(piece, request, hotwords, start),
+            lambda s: str(s["text"]),
+            start,
+        )
+
+
+def _sentences(segment: dict[str, Any], times: Any) -> list[RawSegment]:
+    """One openai-whisper segment on the recording's clock, cut into sentences by its
+    timed words: with a prompt in every window the model often writes a whole window
+    as one segment, 30 s long."""
+    words = _words(segment.get("words") or (), times)
+    start, end = float(segment["start"]), float(segment["end"])
+    if times is not None:
+        start = times.get_original_time(start)
+        end = times.get_original_time(end, is_end=True)
+    pieces = [
+        (sentence[0].start, sentence[-1].end, "".join(w.word for w in sentence).strip(), sentence)
+        for sentence in split_sentences(words)
+    ] or [(start, end, str(segment["text"]), ())]
+    return [
+        RawSegment(
+            start=a,
+            end=b,
+            text=text,
+            avg_logprob=float(segment["avg_logprob"]),
+            no_speech_prob=float(segment["no_speech_prob"]),
+            compression_ratio=float(segment["compression_ratio"]),
+            words=timed_words,
+        )
+        for a, b, text, timed_words in pieces
+    ]
 
 
 def _words(words: Any, times: Any) -> tuple[Word, ...]:

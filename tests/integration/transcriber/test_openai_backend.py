@@ -1,5 +1,6 @@
 """The openai-whisper backend: the integration path on random weights, then real weights
-rebuilt offline from the bundled CTranslate2 base, compared with faster-whisper."""
+rebuilt offline from the bundled CTranslate2 base, compared with faster-whisper, and
+its hot words over a long Mandarin call."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 
 import transcriber
 from tests.integration.transcriber.conftest import MIXMONITOR_SCRIPT, assert_words_fit
+from tests.support import report_calls
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 from tests.support.prerequisites import require_module
+from transcriber.audio import load_audio
 from transcriber.convert import openai_state_dict, read_ct2
-from transcriber.metrics import english_words, wer
+from transcriber.metrics import cer, english_words, wer
 from transcriber.models import bundled_base
 
 # make test installs them (scripts/install-openai-whisper.sh): under CI, missing fails.
@@ -85,3 +88,23 @@ def test_both_backends_agree_on_the_same_weights_and_audio() -> None:
         rates["faster-whisper:bundled-base:int8"]
         <= rates["openai-whisper:bundled-base:float32"] + 0.03
     ), rates
+
+
+def test_hot_words_lead_every_window_of_a_long_call() -> None:
+    """Two report calls one after the other, 70 s: the second call's case names and
+    terms are said after the first 30 s window, and the transcript comes in sentences.
+    With the hot words as a plain initial prompt (first window only) this model wrote
+    有线公司 for the 有限公司 it was given, and the prompted window as one 30 s segment."""
+    calls = ("hongda", "jinsheng")
+    parts = [load_audio(report_calls.call(name), max_seconds=120).channels[0] for name in calls]
+    audio = np.concatenate(parts)
+    second_starts = len(parts[0]) / 16000
+    names = [word for name in calls for word in report_calls.NAMES[name]]
+    reference = transcriber.load(backend="openai-whisper")
+    result = reference.transcribe(audio, language="zh", extra_hotwords=names)
+    second = "".join(s.text for s in result.segments if s.start >= second_starts - 0.5)
+    for word in report_calls.KEY_WORDS["jinsheng"]:
+        assert word in second, second
+    assert cer(report_calls.reference("jinsheng"), second) <= 0.08, second
+    assert all(s.end - s.start <= 10 for s in result.segments), result.segments
+    assert_words_fit(result)

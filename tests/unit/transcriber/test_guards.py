@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import transcriber
+from transcriber.backends import without_copies
 from transcriber.guards import (
     Guard,
     PhraseList,
@@ -361,3 +362,33 @@ def test_the_words_copied_are_named_and_can_be_left_out() -> None:
     )
     assert without_words(("Baker Street", "gas pipe"), ["gas pipe"]) == ("Baker Street",)
     assert without_words(("会计",), ["会计"]) == ()
+
+
+def test_a_window_that_copies_is_decoded_without_those_words_then_without_any() -> None:
+    # What a model wrote for one window, by the hot words it was given (both backends
+    # give without_copies their own decoding; this one answers from a table).
+    heard = {
+        HOT: ["卡号16号、许多少统计执法、统计执法"],
+        without_words(HOT, ["统计执法"]): ["卡号会计、会计"],
+        (): ["卡号6222 0212 3456 7890 128"],
+    }
+    asked: list[tuple[str, ...]] = []
+
+    def decode(words: tuple[str, ...]) -> list[str]:
+        asked.append(words)
+        return heard[words]
+
+    result = without_copies(heard[HOT], HOT, decode, str, 12.0)
+    assert result == ["卡号6222 0212 3456 7890 128"]
+    assert asked == [without_words(HOT, ["统计执法"]), ()]
+    # Speech that copies nothing is kept as decoded, and so is a window with no hot words.
+    asked.clear()
+    assert without_copies(["我要举报宏达机械厂虚报产值。"], HOT, decode, str, 0.0) == [
+        "我要举报宏达机械厂虚报产值。"
+    ]
+    assert without_copies(["统计执法、统计执法"], (), decode, str, 0.0) == ["统计执法、统计执法"]
+    assert asked == []
+    # Dropping the copied words is enough when the window then hears the speech.
+    heard[without_words(HOT, ["统计执法"])] = ["卡号6222 0212 3456 7890 128"]
+    assert without_copies(heard[HOT], HOT, decode, str, 0.0) == ["卡号6222 0212 3456 7890 128"]
+    assert asked == [without_words(HOT, ["统计执法"])]

@@ -19,7 +19,10 @@ units (``三千万``, ``十八号``) are left as the model wrote them.
 A number one digit short whose next character sounds like the missing digit, with
 nothing after it but punctuation (``1591234567吧。``: 吧 for 八; ``41010519880315201起``),
 gets that digit when its kind then has its length and its check digit holds; it stays
-marked uncertain, with the character it was read from in the reason.
+marked uncertain, with the character it was read from in the reason. After a hint word,
+dates glued together (``卡号是6月20日12月13日5月6日8月8日``: a card number read in one
+breath, written as the dates its syllables also make) are that number's digits, marked
+uncertain: digits were surely lost.
 
 The kind comes from the words just before the number (身份证, 银行卡/卡号, 手机, 座机,
 电话…) and from its shape (a mobile starts 13–19, a landline 0, an ID holds a birth
@@ -167,6 +170,9 @@ def _scan(text: str, before: str, *, rewrite: bool) -> tuple[str, tuple[Number, 
         hint = _hint(before + text[:start])
         if hint is None and text[end : end + 1] in _UNITS:
             kind, uncertain, reason = NUMBER, False, None  # a quantity: 30000000元
+        elif _GLUED_DATES.fullmatch(run):
+            kind, _uncertain, _reason = classify(digits, hint)
+            uncertain, reason = True, f"written as dates ({run})"
         else:
             kind, uncertain, reason = classify(digits, hint)
             completed = _completed(text, end, digits, kind, hint) if rewrite and uncertain else None
@@ -230,15 +236,26 @@ _PAUSE = re.compile(r"[，,、]\s?")
 """What the model writes where a caller paused inside a number read in groups."""
 
 
+_GLUED_DATES = re.compile(r"(?:[0-9\uff10-\uff19]{1,2}月[0-9\uff10-\uff19]{1,2}日){2,}")
+"""Dates one after the other with nothing between (``6月20日12月13日``): what the model
+can make of a number read in one breath (六二，二零…), never how a date is said."""
+
+
 def _spans(text: str, before: str) -> list[tuple[int, int]]:
     """The digit strings of ``text``. After a hint word (卡号, 手机…), groups the caller
-    read with pauses (``6222，0212，3456``) are one number; elsewhere a comma
-    separates numbers (``3000，5000``)."""
-    runs: list[tuple[int, int, bool]] = []
+    read with pauses (``6222，0212，3456``) are one number, and so are dates glued
+    together (``_GLUED_DATES``); elsewhere a comma separates numbers (``3000，5000``)."""
+    glued = [
+        (m.start(), m.end())
+        for m in _GLUED_DATES.finditer(text)
+        if _hint(before + text[: m.start()]) is not None
+    ]
+    runs: list[tuple[int, int, bool]] = [(a, b, True) for a, b in glued]
     for match in _RUN.finditer(text):
         start, end = _trim(text, match.start(), match.end())
-        if end > start:
+        if end > start and not any(a <= start < b for a, b in glued):
             runs.append((start, end, _is_digit_string(text[start:end])))
+    runs.sort()
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(runs):

@@ -229,3 +229,25 @@ def test_a_word_after_a_number_stays_where_it_cannot_be_its_last_digit(
     assert number.digits == digits
     assert text[number.end] == word
     assert "sounds like" not in (number.reason or "")
+
+
+def test_dates_glued_together_after_a_hint_word_are_a_number_marked_uncertain() -> None:
+    # 六二二二零二一二… read in one breath, written as the dates its syllables make.
+    text, found = numbers.normalize("卡号是6月20日12月13日5月6日8月8日。")
+    assert text == "卡号是62012135688。"
+    (number,) = found
+    assert (number.kind, number.digits, number.uncertain) == (BANK_CARD, "62012135688", True)
+    assert number.reason == "written as dates (6月20日12月13日5月6日8月8日)"
+    assert text[number.start : number.end] == "62012135688"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我6月20日12月13日都去了。",  # no hint word: dates
+        "卡号是6月20日办的。",  # one date after a hint word: a date
+        "手机是6月20日，12月13日换的。",  # dates with something between
+    ],
+)
+def test_dates_stay_dates(text: str) -> None:
+    assert numbers.normalize(text) == (text, ())

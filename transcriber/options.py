@@ -33,6 +33,11 @@ class Options:
     and cuts sentences where the speaker paused, so both are batched."""
     vad: bool = True
     """Skip non-speech with Silero VAD before decoding (silence, tones, most music)."""
+    unheard_seconds: float | None = 2.0
+    """Batched decoding can end a window early and leave the rest of its speech
+    without text (18 s of a five-minute Mandarin call, on one machine's arithmetic). A
+    stretch with no word in it where VAD hears at least this many seconds of speech is
+    decoded again alone. ``None``: never."""
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
     """Fallback temperatures for sequential decoding; batched decoding uses the first."""
     hotwords: tuple[str, ...] = ()

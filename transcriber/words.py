@@ -63,6 +63,23 @@ def fit(words: Sequence[Word], text: str, *, edited: bool = False) -> tuple[Word
     return tuple(out)
 
 
+def gaps(
+    spans: Sequence[tuple[float, float]], duration: float, *, longer_than: float
+) -> list[tuple[float, float]]:
+    """The stretches of ``duration`` seconds that none of ``spans`` (the words' start
+    and end) covers, longer than ``longer_than``: before the first word, between
+    words, after the last."""
+    out: list[tuple[float, float]] = []
+    reached = 0.0
+    for start, end in sorted(spans):
+        if start - reached > longer_than:
+            out.append((reached, start))
+        reached = max(reached, end)
+    if duration - reached > longer_than:
+        out.append((reached, duration))
+    return out
+
+
 def timed(start: float, end: float, word: str, probability: float | None) -> Word:
     """A word as a backend reports it, rounded: milliseconds, three decimals."""
     p = None if probability is None else round(float(probability), 3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from transcriber.guards import copied_hot_words, without_words
@@ -59,6 +59,24 @@ def split_sentences(words: Sequence[Word], *, max_gap: float = 1.0) -> list[tupl
     if current:
         out.append(tuple(current))
     return [s for s in out if "".join(w.word for w in s).strip()]
+
+
+def by_sentence(segment: RawSegment) -> list[RawSegment]:
+    """``segment`` cut into sentences by its timed words (``split_sentences``), each
+    with the segment's confidence signals. A model shown a long prompt often writes a
+    whole 30 s window as one segment. A segment without timed words stays whole."""
+    if not segment.words:
+        return [segment]
+    return [
+        replace(
+            segment,
+            start=sentence[0].start,
+            end=sentence[-1].end,
+            text="".join(w.word for w in sentence).strip(),
+            words=sentence,
+        )
+        for sentence in split_sentences(segment.words)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

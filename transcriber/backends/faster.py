@@ -6,6 +6,9 @@ every word (``word_timestamps``). Sequential
 decoding keeps temperature fallback; it is used for the languages not in
 ``Options.batched_languages`` (by default English and Mandarin: both measured) and with
 ``batch_size=1``. ``bench/transcribe.py`` measures both.
+
+A batched window that loops or copies its hot words, and speech that batched decoding
+left without text (a window that ended early), are decoded again on their own.
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ from dataclasses import replace
 from typing import Any
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.backends import RawSegment, Request, split_sentences, without_copies
+from transcriber.backends import RawSegment, Request, by_sentence, without_copies
 from transcriber.errors import ModelNotFound
 from transcriber.guards import has_loop, repeats_a_hot_word
 from transcriber.models import ModelSource, cache_dir
 from transcriber.result import Word
 from transcriber.wav import Float32Array
-from transcriber.words import timed
+from transcriber.words import gaps, timed
 
 _log = logging.getLogger(__name__)
+_EDGE = 0.3
+_WORD = 2.0
+"""Seconds: a word timed longer than this was stretched over speech it is not."""
+"""Seconds off each side of a stretch without words before VAD looks at it."""
 
 
 class FasterWhisper:
@@ -68,19 +75,9 @@ class FasterWhisper:
 
     def decode(self, audio: Float32Array, request: Request) -> list[RawSegment]:
         o = request.options
-        common: dict[str, Any] = {
-            "language": request.language,
-            "beam_size": o.beam_for(request.language),
-            "initial_prompt": request.prompt,
-            "hotwords": request.hotword_text,
-            "condition_on_previous_text": False,
-            "no_speech_threshold": o.no_speech_threshold,
-            "log_prob_threshold": o.logprob_threshold,
-            "compression_ratio_threshold": o.max_compression_ratio,
-        }
         if o.batch_size > 1 and o.vad and request.language in o.batched_languages:
-            return self._decode_batched(audio, request, common)
-        return self._decode_sequential(audio, o.temperatures, o.vad, common)
+            return self._decode_batched(audio, request, _common(request))
+        return self._decode_sequential(audio, o.temperatures, o.vad, _common(request))
 
     def _decode_sequential(
         self,
@@ -97,18 +94,7 @@ class FasterWhisper:
             word_timestamps=True,
             **common,
         )
-        return [
-            RawSegment(
-                start=offset + float(s.start),
-                end=offset + float(s.end),
-                text=str(s.text),
-                avg_logprob=float(s.avg_logprob),
-                no_speech_prob=float(s.no_speech_prob),
-                compression_ratio=float(s.compression_ratio),
-                words=_words(s.words, offset),
-            )
-            for s in segments
-        ]
+        return [_segment(s, offset) for s in segments]
 
     def _decode_alone(
         self, audio: Float32Array, request: Request, common: dict[str, Any], offset: float
@@ -151,23 +137,80 @@ class FasterWhisper:
                 _log.info("%.1f-%.1f s decoded again: %s", chunk.start, chunk.end, chunk.text)
                 start = max(0, int((chunk.start - 0.5) * SAMPLE_RATE))
                 end = int((chunk.end + 0.5) * SAMPLE_RATE)
-                out.extend(
-                    self._decode_alone(audio[start:end], request, common, start / SAMPLE_RATE)
-                )
+                alone = self._decode_alone(audio[start:end], request, common, start / SAMPLE_RATE)
+                out.extend(sentence for segment in alone for sentence in by_sentence(segment))
                 continue
-            for sentence in split_sentences(_words(chunk.words)):
-                out.append(
-                    RawSegment(
-                        start=sentence[0].start,
-                        end=sentence[-1].end,
-                        text="".join(w.word for w in sentence).strip(),
-                        avg_logprob=float(chunk.avg_logprob),
-                        no_speech_prob=float(chunk.no_speech_prob),
-                        compression_ratio=float(chunk.compression_ratio),
-                        words=sentence,
-                    )
-                )
-        return out
+            out.extend(by_sentence(_segment(chunk)))
+        return self.fill_unheard(audio, out, request)
+
+    def fill_unheard(
+        self, audio: Float32Array, segments: list[RawSegment], request: Request
+    ) -> list[RawSegment]:
+        """``segments`` with the speech they left without text decoded alone and added.
+
+        Batched decoding has no timestamps to resume from: a window whose decoding ends
+        early leaves the rest of its speech unwritten, and nothing says so (a
+        five-minute Mandarin call lost 18 s this way); or it writes a few words for
+        speech it did not hear, and the alignment stretches them over it (one
+        character timed over 10 s). Each stretch longer than ``Options.unheard_seconds``
+        that no word covers, a stretched word's segment not counted, is given to VAD;
+        where it hears that much speech there, that speech is decoded on its own, and
+        replaces the stretched segments it holds."""
+        least = request.options.unheard_seconds
+        if least is None:
+            return segments
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        stretched = [s for s in segments if any(w.end - w.start > _WORD for w in s.words)]
+        spans = [(w.start, w.end) for s in segments if s not in stretched for w in s.words] or [
+            (s.start, s.end) for s in segments if s not in stretched
+        ]
+        added: list[RawSegment] = []
+        replaced: list[RawSegment] = []
+        for start, end in gaps(spans, len(audio) / SAMPLE_RATE, longer_than=least):
+            # Off the words' own edges: the end of a word is often timed a little early.
+            a, b = int((start + _EDGE) * SAMPLE_RATE), int((end - _EDGE) * SAMPLE_RATE)
+            voiced = get_speech_timestamps(audio[a:b], VadOptions(min_silence_duration_ms=160))
+            if sum(v["end"] - v["start"] for v in voiced) < least * SAMPLE_RATE:
+                continue
+            first, last = a + voiced[0]["start"], a + voiced[-1]["end"]
+            at, until = first / SAMPLE_RATE, last / SAMPLE_RATE
+            _log.info("%.1f-%.1f s: speech without text, decoded again", at, until)
+            alone = self._decode_alone(audio[first:last], request, _common(request), at)
+            added.extend(sentence for segment in alone for sentence in by_sentence(segment))
+            replaced.extend(s for s in stretched if at <= (s.start + s.end) / 2 <= until)
+        if not added:
+            return segments
+        kept = [s for s in segments if s not in replaced]
+        return sorted(kept + added, key=lambda s: s.start)
+
+
+def _common(request: Request) -> dict[str, Any]:
+    """The arguments every decoding of ``request`` shares, batched or not."""
+    o = request.options
+    return {
+        "language": request.language,
+        "beam_size": o.beam_for(request.language),
+        "initial_prompt": request.prompt,
+        "hotwords": request.hotword_text,
+        "condition_on_previous_text": False,
+        "no_speech_threshold": o.no_speech_threshold,
+        "log_prob_threshold": o.logprob_threshold,
+        "compression_ratio_threshold": o.max_compression_ratio,
+    }
+
+
+def _segment(segment: Any, offset: float = 0.0) -> RawSegment:
+    """A faster-whisper segment, ``offset`` seconds later."""
+    return RawSegment(
+        start=offset + float(segment.start),
+        end=offset + float(segment.end),
+        text=str(segment.text),
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=float(segment.no_speech_prob),
+        compression_ratio=float(segment.compression_ratio),
+        words=_words(segment.words, offset),
+    )
 
 
 def _words(words: Any, offset: float = 0.0) -> tuple[Word, ...]:

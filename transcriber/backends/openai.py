@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from transcriber.audio import SAMPLE_RATE
-from transcriber.backends import RawSegment, Request, split_sentences, without_copies
+from transcriber.backends import RawSegment, Request, by_sentence, without_copies
 from transcriber.errors import ModelNotFound
 from transcriber.guards import copied_hot_words
 from transcriber.models import ModelSource, cache_dir
@@ -200,29 +200,22 @@ class OpenAIWhisper:
 
 def _sentences(segment: dict[str, Any], times: Any) -> list[RawSegment]:
     """One openai-whisper segment on the recording's clock, cut into sentences by its
-    timed words: with a prompt in every window the model often writes a whole window
-    as one segment, 30 s long."""
-    words = _words(segment.get("words") or (), times)
+    timed words (``by_sentence``)."""
     start, end = float(segment["start"]), float(segment["end"])
     if times is not None:
         start = times.get_original_time(start)
         end = times.get_original_time(end, is_end=True)
-    pieces = [
-        (sentence[0].start, sentence[-1].end, "".join(w.word for w in sentence).strip(), sentence)
-        for sentence in split_sentences(words)
-    ] or [(start, end, str(segment["text"]), ())]
-    return [
+    return by_sentence(
         RawSegment(
-            start=a,
-            end=b,
-            text=text,
+            start=start,
+            end=end,
+            text=str(segment["text"]),
             avg_logprob=float(segment["avg_logprob"]),
             no_speech_prob=float(segment["no_speech_prob"]),
             compression_ratio=float(segment["compression_ratio"]),
-            words=timed_words,
+            words=_words(segment.get("words") or (), times),
         )
-        for a, b, text, timed_words in pieces
-    ]
+    )
 
 
 def _words(words: Any, times: Any) -> tuple[Word, ...]:

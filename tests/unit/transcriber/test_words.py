@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transcriber.result import Segment, Word
-from transcriber.words import fit
+from transcriber.words import fit, gaps
 
 
 def test_traditional_words_become_the_simplified_text_with_their_times() -> None:
@@ -102,3 +102,12 @@ def test_word_edges_move_off_silence() -> None:
         Word(1.6, 2.2, "我要", 0.8),  # ran on into silence: cut where the sound ends
         Word(2.5, 2.9, "。"),  # nothing to hear: kept as it was
     )
+
+
+def test_gaps_are_the_stretches_no_word_covers() -> None:
+    spans = [(0.5, 1.0), (1.2, 2.0), (6.0, 7.0), (6.5, 9.0)]  # the last two overlap
+    assert gaps(spans, 12.0, longer_than=2.0) == [(2.0, 6.0), (9.0, 12.0)]
+    assert gaps(spans, 12.0, longer_than=0.4) == [(0.0, 0.5), (2.0, 6.0), (9.0, 12.0)]
+    assert gaps(sorted(spans, reverse=True), 9.5, longer_than=2.0) == [(2.0, 6.0)]
+    assert gaps([], 3.0, longer_than=2.0) == [(0.0, 3.0)]
+    assert gaps([], 3.0, longer_than=3.0) == []

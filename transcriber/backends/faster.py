@@ -176,7 +176,11 @@ class FasterWhisper:
             first, last = a + voiced[0]["start"], a + voiced[-1]["end"]
             at, until = first / SAMPLE_RATE, last / SAMPLE_RATE
             _log.info("%.1f-%.1f s: speech without text, decoded again", at, until)
-            alone = self._decode_alone(audio[first:last], request, _common(request), at)
+            # Without timestamps, as in the batched windows: with them the decoder
+            # seeks on to the last half second left and loops there at every
+            # fallback temperature (17 s spent on 0.45 s of audio).
+            common = {**_common(request), "without_timestamps": True}
+            alone = self._decode_alone(audio[first:last], request, common, at)
             added.extend(sentence for segment in alone for sentence in by_sentence(segment))
             replaced.extend(s for s in stretched if at <= (s.start + s.end) / 2 <= until)
         if not added:

@@ -8,7 +8,8 @@ decoding keeps temperature fallback; it is used for the languages not in
 ``batch_size=1``. ``bench/transcribe.py`` measures both.
 
 A batched window that loops or copies its hot words, and speech that batched decoding
-left without text (a window that ended early), are decoded again on their own.
+left without text (a window that ended early, or words stretched over speech they are
+not), are decoded again on their own.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from transcriber.words import gaps, timed
 
 _log = logging.getLogger(__name__)
 _EDGE = 0.3
+"""Seconds off each side of a stretch without words before VAD looks at it."""
 _WORD = 2.0
 """Seconds: a word timed longer than this was stretched over speech it is not."""
-"""Seconds off each side of a stretch without words before VAD looks at it."""
 
 
 class FasterWhisper:

@@ -162,12 +162,13 @@ class FasterWhisper:
             return segments
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-        stretched = [s for s in segments if any(w.end - w.start > _WORD for w in s.words)]
-        spans = [(w.start, w.end) for s in segments if s not in stretched for w in s.words] or [
-            (s.start, s.end) for s in segments if s not in stretched
+        stretched = {s for s in segments if any(w.end - w.start > _WORD for w in s.words)}
+        trusted = [s for s in segments if s not in stretched]
+        spans = [(w.start, w.end) for s in trusted for w in s.words] or [
+            (s.start, s.end) for s in trusted
         ]
         added: list[RawSegment] = []
-        replaced: list[RawSegment] = []
+        replaced: set[RawSegment] = set()
         for start, end in gaps(spans, len(audio) / SAMPLE_RATE, longer_than=least):
             # Off the words' own edges: the end of a word is often timed a little early.
             a, b = int((start + _EDGE) * SAMPLE_RATE), int((end - _EDGE) * SAMPLE_RATE)
@@ -183,7 +184,7 @@ class FasterWhisper:
             common = {**_common(request), "without_timestamps": True}
             alone = self._decode_alone(audio[first:last], request, common, at)
             added.extend(sentence for segment in alone for sentence in by_sentence(segment))
-            replaced.extend(s for s in stretched if at <= (s.start + s.end) / 2 <= until)
+            replaced.update(s for s in stretched if at <= (s.start + s.end) / 2 <= until)
         if not added:
             return segments
         kept = [s for s in segments if s not in replaced]

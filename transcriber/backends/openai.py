@@ -20,7 +20,6 @@ import numpy as np
 from transcriber.audio import SAMPLE_RATE
 from transcriber.backends import RawSegment, Request, by_sentence, without_copies
 from transcriber.errors import ModelNotFound
-from transcriber.guards import copied_hot_words
 from transcriber.models import ModelSource, cache_dir
 from transcriber.result import Word
 from transcriber.wav import Float32Array
@@ -139,13 +138,12 @@ class OpenAIWhisper:
             audio, times, found = _speech(audio)
             if not found:
                 return []
-        kept: list[dict[str, Any]] = []
-        for segment in self._transcribe(audio, request, request.hotwords):
-            if copied_hot_words(segment["text"], request.hotwords):
-                kept.extend(self._decode_again(audio, segment, request))
-            else:
-                kept.append(segment)
-        return [sentence for segment in kept for sentence in _sentences(segment, times)]
+        return [
+            sentence
+            for decoded in self._transcribe(audio, request, request.hotwords)
+            for segment in self._without_copies(audio, decoded, request)
+            for sentence in _sentences(segment, times)
+        ]
 
     def _transcribe(
         self, audio: Float32Array, request: Request, hotwords: tuple[str, ...], offset: float = 0.0
@@ -183,10 +181,11 @@ class OpenAIWhisper:
                 w["start"], w["end"] = offset + float(w["start"]), offset + float(w["end"])
         return segments
 
-    def _decode_again(
+    def _without_copies(
         self, audio: Float32Array, segment: dict[str, Any], request: Request
     ) -> list[dict[str, Any]]:
-        """A window that copies hot words, decoded again without them (``without_copies``)."""
+        """``segment``, or its window decoded again without the hot words it copies
+        (``without_copies``)."""
         start = max(0.0, float(segment["start"]) - 0.5)
         piece = audio[int(start * SAMPLE_RATE) : int((float(segment["end"]) + 0.5) * SAMPLE_RATE)]
         return without_copies(

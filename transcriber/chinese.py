@@ -10,7 +10,8 @@ import functools
 import re
 from typing import Any
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_HAN}]")
 
 
 @functools.cache
@@ -57,6 +58,19 @@ def fullwidth_punctuation(text: str) -> str:
     return _HALF_AFTER_CJK.sub(lambda m: _FULLWIDTH[m.group(1)], text)
 
 
+_SPACE_IN_CHINESE = re.compile(rf"(?<=[{_HAN}，。！？、；：”’）])\s+(?=[{_HAN}，。！？、；：“‘（])")
+
+
+def without_spaces_in_chinese(text: str) -> str:
+    """No space between Chinese characters: "弯套额 卫套额" -> "弯套额卫套额".
+
+    Chinese is written without spaces; the model writes one where the speaker
+    paused. A space next to Latin text or digits ("我叫 Lisa", "138 1234") stays.
+    """
+    return _SPACE_IN_CHINESE.sub("", text)
+
+
 def simplified_chinese(text: str) -> str:
-    """The model's Chinese output as a reader expects it: Simplified, full-width punctuation."""
-    return fullwidth_punctuation(to_simplified(text))
+    """The model's Chinese output as a reader expects it: Simplified, full-width
+    punctuation, no spaces between Chinese characters."""
+    return without_spaces_in_chinese(fullwidth_punctuation(to_simplified(text)))

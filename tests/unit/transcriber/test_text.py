@@ -23,6 +23,12 @@ def test_punctuation_after_chinese_is_full_width() -> None:
     assert has_cjk("a中b") and not has_cjk("abc")
 
 
+def test_no_space_between_chinese_characters() -> None:
+    assert simplified_chinese("個媒體 衛套額,  統計局 。好") == "个媒体卫套额，统计局。好"
+    # Next to Latin text or digits a space is how mixed text is set: it stays.
+    assert simplified_chinese("我叫 Lisa 电话 138 1234") == "我叫 Lisa 电话 138 1234"
+
+
 def test_sentences_split_at_full_stops_and_pauses() -> None:
     words = [
         Word(0.0, 0.4, " Hotline,"),

@@ -12,6 +12,10 @@ from typing import Any
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK = re.compile(f"[{_HAN}]")
+ENDS_CHINESE = "，。！？、；：”’）"
+"""Punctuation that ends a stretch of Chinese text: no space after it before Chinese."""
+STARTS_CHINESE = "，。！？、；：“‘（"
+"""Punctuation that starts one (or sits before its text): no space before it after Chinese."""
 
 
 @functools.cache
@@ -45,7 +49,7 @@ def to_simplified(text: str) -> str:
 
 
 _FULLWIDTH = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
-_HALF_AFTER_CJK = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff])\s*([,.?!:;])(?!\d)\s*")
+_HALF_AFTER_CJK = re.compile(rf"(?<=[{_HAN}])\s*([,.?!:;])(?!\d)\s*")
 
 
 def fullwidth_punctuation(text: str) -> str:
@@ -58,7 +62,7 @@ def fullwidth_punctuation(text: str) -> str:
     return _HALF_AFTER_CJK.sub(lambda m: _FULLWIDTH[m.group(1)], text)
 
 
-_SPACE_IN_CHINESE = re.compile(rf"(?<=[{_HAN}，。！？、；：”’）])\s+(?=[{_HAN}，。！？、；：“‘（])")
+_SPACE_IN_CHINESE = re.compile(rf"(?<=[{_HAN}{ENDS_CHINESE}])\s+(?=[{_HAN}{STARTS_CHINESE}])")
 
 
 def without_spaces_in_chinese(text: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from transcriber.chinese import has_cjk
+from transcriber.chinese import ENDS_CHINESE, STARTS_CHINESE, has_cjk
 from transcriber.numbers import Number
 
 
@@ -100,11 +100,11 @@ def join_texts(parts: Iterable[str]) -> str:
 
 
 def _ends_cjk(text: str) -> bool:
-    return has_cjk(text[-1]) or text[-1] in "，。！？、；：”’）"
+    return has_cjk(text[-1]) or text[-1] in ENDS_CHINESE
 
 
 def _starts_cjk(text: str) -> bool:
-    return has_cjk(text[0]) or text[0] in "，。！？、；：“‘（"
+    return has_cjk(text[0]) or text[0] in STARTS_CHINESE
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from transcriber.chinese import has_cjk, simplified_chinese, to_simplified
+from transcriber.numbers import CHINESE_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +87,93 @@ def normalize(text: str) -> str:
 
 
 def strip_prompt_echo(text: str, prompt: str, *, min_block: int = 2, min_share: float = 0.6) -> str:
-    """``text`` without any stretch that repeats ``prompt``, even with words slipped in.
+    """``text`` without any stretch that repeats ``prompt`` or one of its parts.
 
-    The model sometimes copies its prompt into the transcript, whole or broken up
-    ("以下刚才是普通话的句子。" for the prompt "以下是普通话的句子。"). A stretch of
-    ``text`` is an echo when pieces of at least ``min_block`` characters, in the
-    prompt's order, cover ``min_share`` of the prompt and most of the stretch.
+    The model sometimes copies its prompt into the transcript, whole, in part or broken
+    up ("以下刚才是普通话的句子。" for the prompt "以下是普通话的句子。"). Each part of
+    the prompt (``prompt_parts``: its sentences and clauses) is looked for on its own.
+    A stretch of ``text`` is an echo of a part when pieces of at least ``min_block``
+    characters, in the part's order, cover ``min_share`` of it and most of the stretch.
+    A part made of digits only (the prompt shows how a number is written) is an echo
+    only whole, in Chinese or Arabic digits: a caller's number may hold a piece of it.
     """
-    prompt = prompt.strip()
-    if not prompt or not text:
+    for part in prompt_parts(prompt):
+        digits = _digits_only(part)
+        if digits:
+            text = _strip_number(text, digits)
+        else:
+            text = _strip_echo(text, part, min_block=min_block, min_share=min_share)
+    return text
+
+
+_PART_END = re.compile(r"(?<=[。！？：；，、.!?:;,])")
+_TO_DIGITS = str.maketrans({**CHINESE_DIGITS, **{chr(0xFF10 + d): str(d) for d in range(10)}})
+"""Chinese and full-width digits to ASCII ones, character for character."""
+_DIGIT_RUN = re.compile(r"[0-9](?:[ \-]?[0-9])*")
+
+
+_NUMBER_SHOWN = re.compile(rf"[{''.join(CHINESE_DIGITS)}0-9\uff10-\uff19]{{4,}}\W*")
+"""A number in the prompt (four digits or more, and the punctuation after them)."""
+MIN_PART = 4
+"""Characters a part of the prompt needs to be looked for on its own: a word or two
+(号码) is what callers say too."""
+
+
+def prompt_parts(prompt: str) -> list[str]:
+    """The sentences and clauses of ``prompt``, each with the punctuation that ends it,
+    and the numbers in them, each a part of its own; words shorter than ``MIN_PART``
+    beside a number are left out."""
+    parts: list[str] = []
+    for clause in _PART_END.split(prompt):
+        at = 0
+        for number in _NUMBER_SHOWN.finditer(clause):
+            parts += [clause[at : number.start()], number.group()]
+            at = number.end()
+        parts.append(clause[at:])
+    return [p.strip() for p in parts if _digits_only(p) or len(normalize(p)) >= MIN_PART]
+
+
+def _digits_only(part: str) -> str:
+    """The digits of ``part`` if it is nothing but digits and punctuation, else ``""``."""
+    folded = part.translate(_TO_DIGITS)
+    kept = [c for c in folded if not unicodedata.category(c).startswith(("P", "Z"))]
+    return "".join(kept) if kept and all(c.isascii() and c.isdigit() for c in kept) else ""
+
+
+def _strip_number(text: str, digits: str) -> str:
+    folded = text.translate(_TO_DIGITS)  # one character for one: the places stay
+    runs = [m for m in _DIGIT_RUN.finditer(folded) if re.sub(r"[ \-]", "", m.group()) == digits]
+    for m in reversed(runs):
+        text = _cut(text, m.start(), m.end())
+    return text
+
+
+def _strip_echo(text: str, part: str, *, min_block: int, min_share: float) -> str:
+    if not part or not text:
         return text
     while True:
-        matcher = difflib.SequenceMatcher(None, text, prompt, autojunk=False)
+        matcher = difflib.SequenceMatcher(None, text, part, autojunk=False)
         blocks = [b for b in matcher.get_matching_blocks() if b.size >= min_block]
         matched = sum(b.size for b in blocks)
-        if not blocks or matched < min_share * len(prompt):
+        if not blocks or matched < min_share * len(part):
             return text
         start, end = blocks[0].a, blocks[-1].a + blocks[-1].size
         if matched < 0.7 * (end - start):
             return text  # pieces scattered over real speech: not an echo
-        text = (text[:start] + " " + text[end:]).strip()
+        text = _cut(text, start, end)
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    """``text`` without ``text[start:end]``; a space left between two Latin words."""
+    left, right = text[:start].rstrip(), text[end:].lstrip()
+    if not left:  # nothing before: the punctuation that ended the echo goes with it
+        right = right.lstrip("".join(c for c in right[:1] if unicodedata.category(c)[0] == "P"))
+    between = " " if left and right and _latin(left[-1]) and _latin(right[0]) else ""
+    return left + between + right
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
 def is_hotword_echo(text: str, hotwords: Sequence[str], *, at_least: int = 2) -> bool:

@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from transcriber.chinese import has_cjk
 from transcriber.lexicon import HEARD_ZH, LEXICON_ZH, combine
 
-ZH_PROMPT = "以下是普通话的句子。"
+ZH_PROMPT = "以下是普通话的句子，号码零幺二三四五六七八九。"
 """An initial prompt in Simplified Chinese with full-width punctuation: the model
-continues in the script and style it was shown. It is a sentence no caller says, so
-that any copy of it in the output is certainly an echo and can be removed."""
+continues in the script and style it was shown. It shows a number written one Chinese
+digit per syllable, and so shown the model writes a phone, ID or card number read digit
+by digit that way too: it loses fewer digits than in Arabic ones, which go several to a
+token (``transcriber.numbers`` then writes them in Arabic digits). Its words are what
+no caller says and its digits no one's number (a count from 0 to 9), so that any copy
+of them in the output is certainly an echo and is removed
+(``guards.strip_prompt_echo``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,10 @@ def test_hot_words_lead_every_window_of_a_long_call() -> None:
     second = "".join(s.text for s in result.segments if s.start >= second_starts - 0.5)
     for word in report_calls.KEY_WORDS["jinsheng"]:
         assert word in second, second
-    assert cer(report_calls.reference("jinsheng"), second) <= 0.08, second
+    # Scored over both calls: where a sentence is cut at the calls' meeting is the
+    # model's choice (the second call's greeting is sometimes the end of a segment
+    # that began in the first).
+    script = "".join(report_calls.reference(name) for name in calls)
+    assert cer(script, result.text) <= 0.08, result.text
     assert all(s.end - s.start <= 10 for s in result.segments), result.segments
     assert_words_fit(result)

@@ -25,6 +25,7 @@ from transcriber.guards import (
     is_hotword_echo,
     load_phrases,
     normalize,
+    prompt_parts,
     repeats_a_hot_word,
     repeats_itself,
     strip_prompt_echo,
@@ -88,7 +89,7 @@ def test_normalize_folds_script_case_and_punctuation() -> None:
     ("text", "expected"),
     [
         ("以下是普通话的句子。", ""),
-        ("我要求 Paul 以下刚才是普通话的句子。", "我要求 Paul"),  # measured on base int8 + VAD
+        ("我要求 Paul 以下刚才是普通话的句子。", "我要求 Paul。"),  # measured on base int8 + VAD
         ("以下是普通话的句子。我要举报。以下是普通话的句子", "我要举报。"),
         (
             "我家楼下的煤气管道破了，请快点派人来看看。",
@@ -138,7 +139,7 @@ def test_guard_verdicts_on_what_whisper_really_writes() -> None:
     )
     assert GUARD.check("以下是普通话的句子。", prompt=ZH_PROMPT, **sure).reason == "prompt-echo"
     echo = GUARD.check("我要求 Paul 以下刚才是普通话的句子。", prompt=ZH_PROMPT, **sure)
-    assert echo.text == "我要求 Paul" and echo.reason is None and echo.notes
+    assert echo.text == "我要求 Paul。" and echo.reason is None and echo.notes
     assert GUARD.check("字幕由Amara.org社群提供", **sure).reason == "hallucination"
     assert (
         GUARD.check("华信科技、统计局", hotwords=["华信科技", "统计局"], **sure).reason
@@ -204,8 +205,49 @@ def test_prompt_echo_thresholds(text: str, expected: str) -> None:
 def test_a_long_prompt_is_found_however_often_its_characters_recur() -> None:
     # From 200 characters on, difflib's "autojunk" would ignore characters that recur
     # (every one here does) and find no echo at all.
-    prompt = ZH_PROMPT * 20
+    prompt = "以下是普通话的句子" * 23  # one part: nothing to cut it at
+    assert len(prompt) > 200
     assert strip_prompt_echo("我要举报。" + prompt, prompt) == "我要举报。"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Each clause of the prompt is an echo on its own, and so is the number in it.
+        ("以下是普通话的句子，", ""),
+        ("以下是普通话的句子", ""),
+        ("我要举报。以下是普通话的句子", "我要举报。"),
+        ("以下是普通话的句子，号码零幺二三四五六七八九。我要举报。", "号码。我要举报。"),
+        ("零幺二三四五六七八九。我要举报。", "我要举报。"),
+        # The digits shown, written back in Chinese or Arabic digits, grouped or not.
+        ("零幺二三四五六七八九。", ""),
+        ("零一二三四五六七八九", ""),
+        ("我的电话是0123456789。", "我的电话是。"),
+        ("0123 4567 89", ""),
+        ("０１２３４５６７８９", ""),
+        # A caller's number holding a piece of them is the caller's number, and 号码
+        # (too short to be looked for alone) is what callers say.
+        ("我的手机号是15912345678。", "我的手机号是15912345678。"),
+        ("卡号是6222 0212 3456 7890 128", "卡号是6222 0212 3456 7890 128"),
+        ("01234567890", "01234567890"),
+        ("一二三四五六七八九", "一二三四五六七八九"),
+        ("请提供一下您的身份证号码。", "请提供一下您的身份证号码。"),
+        # Latin words either side of a cut keep their space.
+        ("I said 以下是普通话的句子 hello", "I said hello"),
+    ],
+)
+def test_every_part_of_the_mandarin_prompt_is_an_echo(text: str, expected: str) -> None:
+    assert strip_prompt_echo(text, ZH_PROMPT) == expected
+
+
+def test_a_prompt_is_cut_into_its_clauses_and_numbers() -> None:
+    assert prompt_parts(ZH_PROMPT) == ["以下是普通话的句子，", "零幺二三四五六七八九。"]
+    assert prompt_parts("以下是普通话的句子。号码一个数字一个数字地读：零幺二三四五六七八九。") == [
+        "以下是普通话的句子。",
+        "号码一个数字一个数字地读：",
+        "零幺二三四五六七八九。",
+    ]
+    assert prompt_parts("  ") == []
 
 
 def test_an_empty_segment_is_no_hotword_echo() -> None:
@@ -260,7 +302,7 @@ def test_a_dropped_segment_keeps_its_text_and_says_why(
 def test_a_kept_segment_notes_what_was_cut() -> None:
     echo = GUARD.check("我要求 Paul 以下刚才是普通话的句子。", prompt=ZH_PROMPT, **SURE)
     assert echo == Verdict(
-        "我要求 Paul", None, ("prompt echo removed from '我要求 Paul 以下刚才是普通话的句子。'",)
+        "我要求 Paul。", None, ("prompt echo removed from '我要求 Paul 以下刚才是普通话的句子。'",)
     )
     looped = GUARD.check("我绰绰绰绰绰绰绰绰绰", **SURE)
     assert looped == Verdict("我绰", None, ("loop collapsed in '我绰绰绰绰绰绰绰绰绰'",))

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from transcriber.chinese import has_cjk, simplified_chinese, to_simplified
-from transcriber.numbers import CHINESE_DIGITS
+from transcriber.numbers import CHINESE_DIGITS, digits_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +107,18 @@ def strip_prompt_echo(text: str, prompt: str, *, min_block: int = 2, min_share: 
 
 
 _PART_END = re.compile(r"(?<=[。！？：；，、.!?:;,])")
-_TO_DIGITS = str.maketrans({**CHINESE_DIGITS, **{chr(0xFF10 + d): str(d) for d in range(10)}})
-"""Chinese and full-width digits to ASCII ones, character for character."""
-_DIGIT_RUN = re.compile(r"[0-9](?:[ \-]?[0-9])*")
-
-
-_NUMBER_SHOWN = re.compile(rf"[{''.join(CHINESE_DIGITS)}0-9\uff10-\uff19]{{4,}}\W*")
+_DIGIT = f"0-9\uff10-\uff19{''.join(CHINESE_DIGITS)}"
+_DIGIT_RUN = re.compile(rf"[{_DIGIT}](?:[ \-]?[{_DIGIT}])*")
+"""Digits in a row (Arabic, full-width or Chinese), spaces or dashes between."""
+_NUMBER_SHOWN = re.compile(rf"[{_DIGIT}]{{4,}}\W*")
 """A number in the prompt (four digits or more, and the punctuation after them)."""
 MIN_PART = 4
 """Characters a part of the prompt needs to be looked for on its own: a word or two
 (号码) is what callers say too."""
 
 
-def prompt_parts(prompt: str) -> list[str]:
+@functools.cache
+def prompt_parts(prompt: str) -> tuple[str, ...]:
     """The sentences and clauses of ``prompt``, each with the punctuation that ends it,
     and the numbers in them, each a part of its own; words shorter than ``MIN_PART``
     beside a number are left out."""
@@ -130,19 +129,17 @@ def prompt_parts(prompt: str) -> list[str]:
             parts += [clause[at : number.start()], number.group()]
             at = number.end()
         parts.append(clause[at:])
-    return [p.strip() for p in parts if _digits_only(p) or len(normalize(p)) >= MIN_PART]
+    return tuple(p.strip() for p in parts if _digits_only(p) or len(normalize(p)) >= MIN_PART)
 
 
 def _digits_only(part: str) -> str:
     """The digits of ``part`` if it is nothing but digits and punctuation, else ``""``."""
-    folded = part.translate(_TO_DIGITS)
-    kept = [c for c in folded if not unicodedata.category(c).startswith(("P", "Z"))]
-    return "".join(kept) if kept and all(c.isascii() and c.isdigit() for c in kept) else ""
+    kept = "".join(c for c in part if not unicodedata.category(c).startswith(("P", "Z")))
+    return digits_of(kept) if kept and _DIGIT_RUN.fullmatch(kept) else ""
 
 
 def _strip_number(text: str, digits: str) -> str:
-    folded = text.translate(_TO_DIGITS)  # one character for one: the places stay
-    runs = [m for m in _DIGIT_RUN.finditer(folded) if re.sub(r"[ \-]", "", m.group()) == digits]
+    runs = [m for m in _DIGIT_RUN.finditer(text) if digits_of(m.group()) == digits]
     for m in reversed(runs):
         text = _cut(text, m.start(), m.end())
     return text

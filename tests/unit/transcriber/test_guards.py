@@ -241,13 +241,13 @@ def test_every_part_of_the_mandarin_prompt_is_an_echo(text: str, expected: str) 
 
 
 def test_a_prompt_is_cut_into_its_clauses_and_numbers() -> None:
-    assert prompt_parts(ZH_PROMPT) == ["以下是普通话的句子，", "零幺二三四五六七八九。"]
-    assert prompt_parts("以下是普通话的句子。号码一个数字一个数字地读：零幺二三四五六七八九。") == [
+    assert prompt_parts(ZH_PROMPT) == ("以下是普通话的句子，", "零幺二三四五六七八九。")
+    assert prompt_parts("以下是普通话的句子。号码一个数字一个数字地读：零幺二三四五六七八九。") == (
         "以下是普通话的句子。",
         "号码一个数字一个数字地读：",
         "零幺二三四五六七八九。",
-    ]
-    assert prompt_parts("  ") == []
+    )
+    assert prompt_parts("  ") == ()
 
 
 def test_an_empty_segment_is_no_hotword_echo() -> None:

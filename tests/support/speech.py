@@ -156,17 +156,24 @@ def conversation(
     for i, (speaker, text) in enumerate(turns):
         raw = speak(text, work / f"{i:03d}.raw.wav", voice=voices[speaker], speed=speed)
         padded = work / f"{i:03d}.wav"
+        # -R everywhere: sox dithers what an effect wrote, with a new seed on each run
+        # unless told; the same script must give the same file (a call of espeak
+        # speech at 8 kHz is near where base starts to mishear it).
         subprocess.run(
-            [sox, str(raw), str(padded), "pad", "0", str(gap)], check=True, capture_output=True
+            [sox, "-R", str(raw), str(padded), "pad", "0", str(gap)],
+            check=True,
+            capture_output=True,
         )
         hushed = work / f"{i:03d}.silent.wav"
-        subprocess.run([sox, str(padded), str(hushed), "vol", "0"], check=True, capture_output=True)
+        subprocess.run(
+            [sox, "-R", str(padded), str(hushed), "vol", "0"], check=True, capture_output=True
+        )
         for channel in channels:
             tracks[channel].append(str(padded if channel in (None, speaker) else hushed))
     joined = []
     for channel in channels:
         track = work / f"track-{channels.index(channel)}.wav"
-        subprocess.run([sox, *tracks[channel], str(track)], check=True, capture_output=True)
+        subprocess.run([sox, "-R", *tracks[channel], str(track)], check=True, capture_output=True)
         joined.append(str(track))
     bits = 8 if encoding in {"u-law", "a-law"} else 16
     merge = ["-M", *joined] if len(joined) > 1 else joined

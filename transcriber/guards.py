@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from transcriber.chinese import has_cjk, simplified_chinese, to_simplified
-from transcriber.numbers import CHINESE_DIGITS, digits_of
+from transcriber.numbers import DIGIT_CHARS, digits_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +107,9 @@ def strip_prompt_echo(text: str, prompt: str, *, min_block: int = 2, min_share: 
 
 
 _PART_END = re.compile(r"(?<=[。！？：；，、.!?:;,])")
-_DIGIT = f"0-9\uff10-\uff19{''.join(CHINESE_DIGITS)}"
-_DIGIT_RUN = re.compile(rf"[{_DIGIT}](?:[ \-]?[{_DIGIT}])*")
+_DIGIT_RUN = re.compile(rf"[{DIGIT_CHARS}](?:[ \-]?[{DIGIT_CHARS}])*")
 """Digits in a row (Arabic, full-width or Chinese), spaces or dashes between."""
-_NUMBER_SHOWN = re.compile(rf"[{_DIGIT}]{{4,}}\W*")
+_NUMBER_SHOWN = re.compile(rf"[{DIGIT_CHARS}]{{4,}}\W*")
 """A number in the prompt (four digits or more, and the punctuation after them)."""
 MIN_PART = 4
 """Characters a part of the prompt needs to be looked for on its own: a word or two
@@ -163,8 +162,8 @@ def _strip_echo(text: str, part: str, *, min_block: int, min_share: float) -> st
 def _cut(text: str, start: int, end: int) -> str:
     """``text`` without ``text[start:end]``; a space left between two Latin words."""
     left, right = text[:start].rstrip(), text[end:].lstrip()
-    if not left:  # nothing before: the punctuation that ended the echo goes with it
-        right = right.lstrip("".join(c for c in right[:1] if unicodedata.category(c)[0] == "P"))
+    if not left and right and unicodedata.category(right[0]).startswith("P"):
+        right = right[1:].lstrip()  # nothing before: the echo's own full stop goes with it
     between = " " if left and right and _latin(left[-1]) and _latin(right[0]) else ""
     return left + between + right
 

@@ -65,9 +65,11 @@ CHINESE_DIGITS = {
     "九": "9",
 }
 _ZH = "".join(CHINESE_DIGITS)
-_DIGIT = f"0-9\uff10-\uff19{_ZH}"
+DIGIT_CHARS = f"0-9\uff10-\uff19{_ZH}"
+"""A regular-expression class body: the characters a spoken digit is written with
+(Arabic, full-width and Chinese digits)."""
 _SEP = r"[ \u00a0\u3000\-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d]"
-_RUN = re.compile(rf"[{_DIGIT}](?:{_SEP}?[{_DIGIT}])*(?:{_SEP}?[Xx](?![A-Za-z]))?")
+_RUN = re.compile(rf"[{DIGIT_CHARS}](?:{_SEP}?[{DIGIT_CHARS}])*(?:{_SEP}?[Xx](?![A-Za-z]))?")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 # The words before a number that say what it is; the nearest one wins.

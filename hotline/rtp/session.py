@@ -1,4 +1,4 @@
-"""The media of one call: one asyncio datagram endpoint on one RTP port.
+"""The media of one call: one UDP endpoint (``hotline.rtp.endpoint``) on one RTP port.
 
 It records what the caller sends (channel 1) and plays the recording notice, keeping
 what it sent on channel 2. Per packet the work is O(1): parse the header, pass through
@@ -21,12 +21,12 @@ import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 
 from hotline.errors import RTPError
 from hotline.rtp import g711
+from hotline.rtp.endpoint import RtpEndpoint
 from hotline.rtp.jitterbuffer import Frame, JitterBuffer
 from hotline.rtp.packet import RtpPacket, TelephoneEvent, build
 from hotline.rtp.recording import CALLER, RATE, SENT, CallRecorder
@@ -62,7 +62,7 @@ class Notice:
         return len(self.samples) / RATE
 
 
-class MediaSession(asyncio.DatagramProtocol):
+class MediaSession:
     def __init__(self, notice: Notice | None, *, call_id: str, channel: int = CALLER) -> None:
         self.recorder: CallRecorder | None = None
         self.channel = channel
@@ -71,7 +71,7 @@ class MediaSession(asyncio.DatagramProtocol):
         """The session that sends on what this one receives (the other leg of a bridge)."""
         self.notice = notice
         self.call_id = call_id
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: RtpEndpoint | None = None
         self.remote: tuple[str, int] | None = None
         self.codecs: dict[int, str] = {0: g711.PCMU, 8: g711.PCMA}
         self.send_codec = g711.PCMU
@@ -97,15 +97,19 @@ class MediaSession(asyncio.DatagramProtocol):
         self._next_due: float | None = None
         self._last_sent_at: float | None = None
 
-    # asyncio.DatagramProtocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # The selector loop's datagram transport does not subclass DatagramTransport (3.11).
-        self.transport = cast(asyncio.DatagramTransport, transport)
+    # hotline.rtp.endpoint.Receiver
+    def connection_made(self, transport: RtpEndpoint) -> None:
+        self.transport = transport
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+    def datagram_received(
+        self, data: bytes, addr: tuple[str | int, ...], arrival: float | None = None
+    ) -> None:
+        """One datagram, which reached the host at ``arrival`` on the loop's clock (the
+        kernel's stamp; now if not given)."""
         if self.answered_at is None:
             return  # recording runs from answer; nothing to keep before it
         now = asyncio.get_running_loop().time()
+        arrived = now if arrival is None else max(arrival, self.answered_at)
         try:
             packet = RtpPacket.parse(data)
         except RTPError:
@@ -122,7 +126,7 @@ class MediaSession(asyncio.DatagramProtocol):
         self.codecs_heard.add(codec)
         if self.relay is not None:
             self.relay.forward(packet.payload, codec, now)
-        for frame in self.jitter.add(packet, round((now - self.answered_at) * RATE)):
+        for frame in self.jitter.add(packet, round((arrived - self.answered_at) * RATE)):
             self._place(frame)
 
     def error_received(self, exc: Exception) -> None:
@@ -281,5 +285,5 @@ async def open_media(media: MediaSession, host: str, ports: tuple[int, int] | No
                 raise
             continue
         sock.setblocking(False)
-        await loop.create_datagram_endpoint(lambda: media, sock=sock)
+        RtpEndpoint(sock, media, loop)
         return

@@ -4,6 +4,7 @@ sink that collects its facts, test speech, and one loaded speech model per sessi
 from __future__ import annotations
 
 import asyncio
+import time
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -31,14 +32,19 @@ KEYWORDS_2 = ("manager", "change", "number")
 @dataclass
 class Facts:
     """The sink: collects facts and lets a test wait for them. Facts of the kinds in
-    ``refuse`` are refused as a store that is down refuses them (and kept in ``refused``)."""
+    ``refuse`` are refused as a store that is down refuses them (and kept in ``refused``);
+    one of a kind in ``stall`` blocks the event loop for that many seconds first, as a
+    store written to synchronously would."""
 
     items: list[CallFact] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     refuse: tuple[type[Any], ...] = ()
     refused: list[CallFact] = field(default_factory=list)
+    stall: dict[type[Any], float] = field(default_factory=dict)
 
     async def __call__(self, fact: CallFact) -> None:
+        if pause := self.stall.get(type(fact)):
+            time.sleep(pause)  # noqa: ASYNC251 - blocking the loop is the point
         if isinstance(fact, self.refuse):
             self.refused.append(fact)
             raise StorageError("the database is unavailable")
@@ -86,8 +92,8 @@ LineFactory = Callable[..., Awaitable[Line]]
 async def start_line(tmp_path: Path) -> AsyncIterator[LineFactory]:
     started: list[SIPLine] = []
 
-    async def start(**overrides: Any) -> Line:
-        facts = Facts()
+    async def start(facts: Facts | None = None, **overrides: Any) -> Line:
+        facts = facts or Facts()
         settings: dict[str, Any] = dict(
             recordings_dir=tmp_path / "spool" / "sip",
             port=0,

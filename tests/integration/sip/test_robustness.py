@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,14 @@ from hotline.calls import (
 )
 from hotline.errors import SIPError
 from hotline.sip import SIPConfig, SIPLine, default_notice
-from tests.integration.sip.conftest import KEYWORDS, LineFactory, Speech, find_exact, read_recording
+from tests.integration.sip.conftest import (
+    KEYWORDS,
+    Facts,
+    LineFactory,
+    Speech,
+    find_exact,
+    read_recording,
+)
 from tests.support.sip_pcap import speech_pcap
 from tests.support.sip_peers import (
     call_scenario,
@@ -103,10 +111,37 @@ async def test_twenty_concurrent_calls_all_recorded(
     for fact in finished:
         caller, _ = read_recording(fact.path)
         assert abs(len(caller) / 8000 - fact.expected_duration) < 0.1
-        assert find_exact(caller, test_speech.report, "PCMU") >= 0, fact.path
+        assert find_exact(caller, test_speech.report, "PCMU") >= 0, (fact.path, fact.details)
     for fact in finished[:20:4]:  # the speech model on a sample of them (bit-exact on all)
         said = transcribe(read_recording(fact.path)[0])
         assert all(word in said for word in KEYWORDS), said
+
+
+@pytest.mark.parametrize("when", ["at answer", "mid-call"])
+async def test_a_stalled_event_loop_does_not_move_the_callers_audio(
+    tmp_path: Path, start_line: LineFactory, test_speech: Speech, when: str
+) -> None:
+    """Packets that queue while the loop is blocked are placed by when they reached the
+    host: before, a 0.3 s stall at answer (a slow store taking the fact) made the first
+    packet anchor the call late, and the caller's audio was written over itself."""
+    facts = Facts(stall={RecordingStarted: 0.5} if when == "at answer" else {})
+    line = await start_line(facts=facts)
+    pcap = speech_pcap(test_speech.report, tmp_path / "report.pcap", "PCMU")
+    talk_ms = int(test_speech.seconds(test_speech.report) * 1000) + 800
+    call = asyncio.create_task(
+        run_sipp(tmp_path, call_scenario(pcap, "PCMU", talk_ms), line.target)
+    )
+    await facts.wait_for(RecordingStarted)
+    if when == "mid-call":  # longer than the timeline's tolerance for a late packet (1 s)
+        asyncio.get_running_loop().call_later(1.5, time.sleep, 1.5)
+    run = await call
+    assert run.returncode == 0, run.output[-3000:]
+    await facts.ended()
+    (finished,) = facts.of(RecordingFinished)
+    details = finished.details
+    assert (details["packets_lost"], details["rtp_reanchors"]) == ("0", "0"), details
+    caller, _ = read_recording(finished.path)
+    assert find_exact(caller, test_speech.report, "PCMU") >= 0, details
 
 
 async def test_registration_with_digest_and_refresh(

@@ -18,15 +18,12 @@ and counted (``dropped``), as it would be stale by the next try.
 from __future__ import annotations
 
 import asyncio
-import logging
 import platform
 import socket
 import struct
 import sys
 import time
 from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 8192
 """Up to a second of G.711 in one packet (a 20 ms one is 172 bytes); anything longer is
@@ -105,8 +102,6 @@ class RtpEndpoint:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "sockname":
             return self._sock.getsockname()
-        if name == "socket":
-            return self._sock
         return default
 
     def is_closing(self) -> bool:

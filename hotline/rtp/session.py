@@ -284,6 +284,5 @@ async def open_media(media: MediaSession, host: str, ports: tuple[int, int] | No
             if ports is None or attempt == 63:
                 raise
             continue
-        sock.setblocking(False)
-        RtpEndpoint(sock, media, loop)
+        RtpEndpoint(sock, media, loop)  # makes it non-blocking
         return

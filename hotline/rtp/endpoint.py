@@ -107,15 +107,19 @@ class RtpEndpoint:
     def is_closing(self) -> bool:
         return self._closed
 
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+    def sendto(self, data: bytes, addr: Any) -> bool:
+        """Send one datagram now; False if it did not go out (dropped, or an error)."""
         if self._closed:
-            return
+            return False
         try:
             self._sock.sendto(data, addr)
         except (BlockingIOError, InterruptedError):
             self.dropped += 1
+            return False
         except OSError as exc:
             self._protocol.error_received(exc)
+            return False
+        return True
 
     def close(self) -> None:
         if self._closed:

@@ -94,6 +94,9 @@ class MediaSession:
         self._ts = random.getrandbits(32)
         self._notice_index = 0
         self._notice_position = 0
+        self.notice_unsent = 0
+        """Notice frames that did not go out (the socket's send buffer was full): the
+        recording holds them, the caller did not hear them."""
         self._next_due: float | None = None
         self._last_sent_at: float | None = None
 
@@ -186,7 +189,8 @@ class MediaSession:
         assert self._next_due is not None
         while self._next_due <= now + 0.002 and self._notice_index < len(frames):
             payload = frames[self._notice_index]
-            self._send(payload, now, jump=restart)
+            if not self._send(payload, now, jump=restart):
+                self.notice_unsent += 1
             restart = False
             self.recorder.put_g711(SENT, self._notice_position, payload, self.send_codec)
             self._notice_index += 1
@@ -204,7 +208,7 @@ class MediaSession:
         if self._last_sent_at is None or now - self._last_sent_at >= KEEPALIVE:
             self._send(bytes([g711.SILENCE[self.send_codec]]) * FRAME, now, jump=True)
 
-    def _send(self, payload: bytes, now: float, *, jump: bool = False) -> None:
+    def _send(self, payload: bytes, now: float, *, jump: bool = False) -> bool:
         assert self.transport is not None and self.remote is not None
         marker = self._last_sent_at is None
         if jump and self._last_sent_at is not None:
@@ -214,10 +218,11 @@ class MediaSession:
             self._ts = (self._ts + max(0, gap)) & 0xFFFFFFFF
             marker = True
         data = build(self.send_payload_type, self._seq, self._ts, self._ssrc, payload, marker)
-        self.transport.sendto(data, self.remote)
-        self._seq = (self._seq + 1) & 0xFFFF
+        sent = self.transport.sendto(data, self.remote)
+        self._seq = (self._seq + 1) & 0xFFFF  # a frame not sent is a loss to the peer
         self._ts = (self._ts + FRAME) & 0xFFFFFFFF
         self._last_sent_at = now
+        return sent
 
     def housekeeping(self, now: float) -> None:
         """Release packets stuck behind a gap once the sender went quiet; write blocks."""
@@ -263,6 +268,8 @@ class MediaSession:
             "codec": ",".join(sorted(self.codecs_heard)) or "none",
             "notice": self.notice.name if self.notice else "",
             "notice_played": self.notice_state,
+            "notice_frames_unsent": str(self.notice_unsent),
+            "packets_unsent": str(self.transport.dropped if self.transport else 0),
             "dtmf": "".join(self.digits),
             "samples_discarded": str(self.recorder.discarded if self.recorder else 0),
             "rtp_reanchors": str(self.timeline.reanchors),

@@ -5,6 +5,7 @@ timestamps, DTMF is read, and after the notice a silent frame a second keeps the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import wave
 from pathlib import Path
@@ -82,3 +83,44 @@ async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
     caller, expected = frames[:, 0], reference.decode(speech, "PCMU")
     start = int(np.flatnonzero(caller)[0] - np.flatnonzero(expected)[0])
     assert np.array_equal(caller[start : start + 800], expected)  # in timestamp order
+
+
+async def test_notice_frames_the_socket_could_not_send_are_counted(tmp_path: Path) -> None:
+    """A peer that does not read (its queue full): sending must not block the loop, and
+    the frames that did not go out are counted: the recording holds the whole notice,
+    the caller heard less of it."""
+    from hotline.rtp.endpoint import RtpEndpoint
+
+    tone = (8000 * np.sin(np.arange(8000) / 5)).astype(np.int16)  # 1 s: fifty frames
+    media = MediaSession(Notice.from_samples("tone", tone), call_id="c2")
+    # A Unix datagram socket: the kernel refuses a send while the receiver holds the
+    # sender's buffer, the smallest there is (on loopback UDP the receiver drops instead,
+    # and the sender never sees it).
+    peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    peer.bind(f"\0hotline-notice-{id(media)}")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
+    RtpEndpoint(sock, media, asyncio.get_running_loop())
+    media.remote = peer.getsockname()
+    t0 = asyncio.get_running_loop().time()
+    media.start(t0, CallRecorder(tmp_path / "call.wav"))
+    for step in range(60):  # fifty frames in 20 ms steps, the peer reading none
+        media.play_due(t0 + step * 0.02)
+    assert media.notice_state == "complete"
+
+    queued = 0
+    peer.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while peer.recv(2048):
+            queued += 1
+    details = media.details()
+    unsent = int(details["notice_frames_unsent"])
+    assert 0 < queued < 25 and unsent == 50 - queued, (queued, unsent)
+    assert details["packets_unsent"] == str(unsent)
+    media.finish()
+    path = media.recorder.close(8000) if media.recorder else None
+    peer.close()
+    assert path is not None
+    with wave.open(str(path)) as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.count_nonzero(frames[:, 1]) > 0.9 * len(tone)  # what was meant to be heard

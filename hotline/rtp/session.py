@@ -95,8 +95,8 @@ class MediaSession:
         self._notice_index = 0
         self._notice_position = 0
         self.notice_unsent = 0
-        """Notice frames that did not go out (the socket's send buffer was full): the
-        recording holds them, the caller did not hear them."""
+        """Notice frames that did not go out (the socket's send buffer was full, or the
+        send failed): the recording holds them, the caller did not hear them."""
         self._next_due: float | None = None
         self._last_sent_at: float | None = None
 

@@ -90,7 +90,7 @@ class RtpEndpoint:
         self.stamped = kernel_stamps(sock)
         """The kernel stamps arrivals (else the time of reading is the arrival)."""
         self.dropped = 0
-        """Frames not sent: the socket's buffer was full."""
+        """Frames not sent: the socket's buffer was full, or the send failed."""
         self._sock = sock
         self._protocol = protocol
         self._loop = loop
@@ -117,6 +117,7 @@ class RtpEndpoint:
             self.dropped += 1
             return False
         except OSError as exc:
+            self.dropped += 1
             self._protocol.error_received(exc)
             return False
         return True

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hotline.rtp.endpoint import RtpEndpoint
 from hotline.rtp.packet import RtpPacket, TelephoneEvent
 from hotline.rtp.recording import CallRecorder
 from hotline.rtp.session import MediaSession, Notice, open_media
@@ -89,8 +90,6 @@ async def test_notice_frames_the_socket_could_not_send_are_counted(tmp_path: Pat
     """A peer that does not read (its queue full): sending must not block the loop, and
     the frames that did not go out are counted: the recording holds the whole notice,
     the caller heard less of it."""
-    from hotline.rtp.endpoint import RtpEndpoint
-
     tone = (8000 * np.sin(np.arange(8000) / 5)).astype(np.int16)  # 1 s: fifty frames
     media = MediaSession(Notice.from_samples("tone", tone), call_id="c2")
     # A Unix datagram socket: the kernel refuses a send while the receiver holds the

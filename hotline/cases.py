@@ -8,6 +8,7 @@ May import: ``hotline.store``, ``hotline.errors``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -164,7 +165,65 @@ def recording_json(rec: Recording) -> dict[str, Any]:
         "sequence": rec.sequence,
         "leg": rec.leg,
         "sealed_at": _iso(rec.sealed_at),
+        "notice": notice_json(rec.details or {}),
     }
+
+
+NOTICE_FRAME_SECONDS = 0.02
+"""One frame of the SIP line's notice (20 ms of G.711)."""
+_PARTIAL = re.compile(r"partial \((\d+)/(\d+) frames\)")
+
+
+def notice_json(details: dict[str, Any]) -> dict[str, Any] | None:
+    """What a recording says of the recording notice (art. 9: the caller is told the call
+    is recorded), from the details its source wrote; ``None`` where it says nothing (a
+    file imported; a caller's message, recorded after the notice by design).
+
+    ``state``: ``played`` (the SIP line played all of it, every frame went out),
+    ``cut_short`` (the call ended before the notice did: ``heard_seconds`` of
+    ``seconds``), ``not_all_sent`` (played, but ``unsent_seconds`` of it the socket
+    could not send: the recording holds it, the caller did not hear it), ``none`` (the
+    line plays no notice), ``recorded`` (Asterisk: the recording began within a second
+    of answer, so it holds the dialplan's notice) or ``not_recorded`` (it began
+    ``late_seconds`` after answer: the notice is not in the evidence).
+    """
+    played = details.get("notice_played")
+    if played is not None:
+        if played == "none":
+            return {"state": "none"}
+        unsent = _int(details.get("notice_frames_unsent"))
+        cut = _PARTIAL.fullmatch(str(played))
+        if cut is not None:
+            heard, total = int(cut.group(1)), int(cut.group(2))
+            return {
+                "state": "cut_short",
+                "heard_seconds": round(heard * NOTICE_FRAME_SECONDS, 2),
+                "seconds": round(total * NOTICE_FRAME_SECONDS, 2),
+                "unsent_seconds": round(unsent * NOTICE_FRAME_SECONDS, 2),
+            }
+        if played != "complete":
+            return None  # a value this version does not know: say nothing rather than guess
+        if unsent:
+            return {
+                "state": "not_all_sent",
+                "unsent_seconds": round(unsent * NOTICE_FRAME_SECONDS, 2),
+            }
+        return {"state": "played"}
+    recorded = details.get("notice_recorded")
+    if recorded is not None and details.get("origin") != "message":  # a message has none
+        late = details.get("late_start_seconds")
+        out: dict[str, Any] = {"state": "recorded" if recorded == "yes" else "not_recorded"}
+        if late is not None:
+            out["late_seconds"] = round(float(late), 2)
+        return out
+    return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def transcript_json(view: CaseView) -> dict[str, Any] | None:

@@ -153,6 +153,20 @@ class CallOut(Out):
     ended_at: datetime | None
 
 
+class NoticeOut(Out):
+    """Whether the caller was told the call is recorded (art. 9), as the recording shows."""
+
+    state: Literal["played", "cut_short", "not_all_sent", "none", "recorded", "not_recorded"]
+    heard_seconds: float | None = Field(None, description="cut_short: how much was played")
+    seconds: float | None = Field(None, description="cut_short: the whole notice")
+    unsent_seconds: float | None = Field(
+        None, description="notice audio the socket could not send: recorded, not heard"
+    )
+    late_seconds: float | None = Field(
+        None, description="Asterisk: how long after answer the recording began"
+    )
+
+
 class RecordingOut(Out):
     id: int
     sha256: str
@@ -165,6 +179,9 @@ class RecordingOut(Out):
     sequence: int
     leg: str
     sealed_at: datetime | None
+    notice: NoticeOut | None = Field(
+        None, description="what the recording shows of the recording notice; null: nothing"
+    )
 
 
 class JobOut(Out):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hotline.cases import CaseView, case_json
+import pytest
+
+from hotline.cases import CaseView, case_json, notice_json
 from hotline.store.tables import Call, Case, Recording, Transcript
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -84,3 +86,55 @@ def test_the_latest_version_is_shown() -> None:
     corrected = _tr(1, "corrected text", 0.0, version=2)
     body = case_json(_view(recs, [corrected]))["transcript"]
     assert body["version"] == 2 and body["text"] == "corrected text"
+
+
+# What a recording says of the recording notice (art. 9), from what each source writes:
+# the SIP line's media session (``notice_played``, ``notice_frames_unsent``) and the
+# Asterisk source's completeness check (``notice_recorded``, ``late_start_seconds``).
+@pytest.mark.parametrize(
+    ("details", "expected"),
+    [
+        ({"notice_played": "complete", "notice_frames_unsent": "0"}, {"state": "played"}),
+        (
+            {"notice_played": "complete", "notice_frames_unsent": "44"},
+            {"state": "not_all_sent", "unsent_seconds": 0.88},
+        ),
+        (
+            {"notice_played": "partial (120/354 frames)", "notice_frames_unsent": "0"},
+            {"state": "cut_short", "heard_seconds": 2.4, "seconds": 7.08, "unsent_seconds": 0.0},
+        ),
+        ({"notice_played": "none", "notice_frames_unsent": "0"}, {"state": "none"}),
+        (  # written before unsent frames were counted
+            {"notice_played": "complete"},
+            {"state": "played"},
+        ),
+        ({"notice_played": "complete", "notice_frames_unsent": "many"}, {"state": "played"}),
+        ({"notice_played": "half of it"}, None),  # not a value any version writes: no guess
+        (
+            {"origin": "dialplan", "late_start_seconds": "0.004", "notice_recorded": "yes"},
+            {"state": "recorded", "late_seconds": 0.0},
+        ),
+        (
+            {"origin": "hotline", "late_start_seconds": "3.090", "notice_recorded": "no"},
+            {"state": "not_recorded", "late_seconds": 3.09},
+        ),
+        ({"origin": "message", "late_start_seconds": "16.170", "notice_recorded": "no"}, None),
+        ({"caller": "13800138000", "file": "call.wav"}, None),  # hotline ingest
+        ({}, None),
+    ],
+)
+def test_the_notice_as_a_recording_shows_it(
+    details: dict[str, str], expected: dict[str, object] | None
+) -> None:
+    assert notice_json(details) == expected
+
+
+def test_every_recording_in_a_case_says_what_it_holds_of_the_notice() -> None:
+    sip, imported = _rec(1, "mix", 0, 30), _rec(2, "mix", 1, 12)
+    sip.details = {"notice_played": "partial (50/257 frames)", "notice_frames_unsent": "3"}
+    body = case_json(_view([sip, imported], []))
+    assert [r["notice"] for r in body["recordings"]] == [
+        {"state": "cut_short", "heard_seconds": 1.0, "seconds": 5.14, "unsent_seconds": 0.06},
+        None,
+    ]
+    assert body["recording"]["notice"] == body["recordings"][0]["notice"]

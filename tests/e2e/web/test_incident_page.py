@@ -1,6 +1,7 @@
-"""A case whose recording began late says so on its page: the no-MixMonitor capture from
-a real Asterisk replayed through the Asterisk source, then the case page in a real
-browser, in English and in Chinese. Screenshot in ``test-artifacts/web``."""
+"""A case whose recording began late says so on its page, and under each recording that
+the notice is not in it: the no-MixMonitor capture from a real Asterisk replayed through
+the Asterisk source, then the case page in a real browser, in English and in Chinese.
+Screenshot in ``test-artifacts/web``."""
 
 from __future__ import annotations
 
@@ -33,9 +34,14 @@ async def test_the_case_page_shows_that_the_notice_is_not_in_the_recording(
             (incident,) = (await s.exec(select(Incident))).all()
         async with serve_web(core) as rig, chromium() as browser:
             await rig.add_user("hd1", "handler")
-            for locale, title, kind in (
-                ("en-US", "Recording incidents", "Recording incomplete"),
-                ("zh-CN", "录音异常", "录音不完整"),
+            for locale, title, kind, notice in (
+                (
+                    "en-US",
+                    "Recording incidents",
+                    "Recording incomplete",
+                    "Recording notice: not in",
+                ),
+                ("zh-CN", "录音异常", "录音不完整", "录音提示：不在录音中"),
             ):
                 page = await browser.new_page(
                     locale=locale, viewport={"width": 1300, "height": 900}
@@ -54,5 +60,12 @@ async def test_the_case_page_shows_that_the_notice_is_not_in_the_recording(
                 await expect(item.locator("strong")).to_have_text(kind)
                 await expect(item).to_contain_text(incident.detail)
                 await expect(item).to_contain_text("recording notice are not in the evidence")
+                # Under each recording, what it holds of the notice (art. 9), and how late
+                # it began, as the incident says.
+                late = incident.detail.split(" s after answer")[0].rsplit(" ", 1)[-1]
+                states = page.locator("#listen .notice-state.warn[data-notice='not_recorded']")
+                await expect(states.first).to_contain_text(notice)
+                for text in await states.all_inner_texts():
+                    assert late in text, (late, text)
                 await page.screenshot(path=str(ARTIFACTS / f"case-late-start-{locale}.png"))
                 await page.close()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from hotline.cases import case_json, load_views
+from hotline.cases import case_json, load_views, notice_json
 from hotline.config import Settings
 from hotline.evidence.verify import verify
 from hotline.intake import TRANSCRIBE
@@ -125,6 +125,15 @@ async def test_every_capture_ends_in_one_case_per_call_with_its_own_files(
             )
             (event,) = [e for e in sealed if e.subject == f"recording:{rec.id}"]
             assert event.case_id == case.id
+            # The project dialplan starts MixMonitor at answer, before the notice (art. 9).
+            notice = notice_json(rec.details)
+            if rec.leg == "message":
+                assert notice is None, notice
+            else:
+                assert notice is not None, rec.details
+                late = scenario == "no-mixmonitor"
+                assert notice["state"] == ("not_recorded" if late else "recorded"), notice
+                assert (notice["late_seconds"] > 1.0) is late, notice
     assert len(cases) == len(calls) and len(recordings) == len(sealed)
     # One transcription per case: the mix, which holds the legs and any message.
     jobs = [j for j in await _rows(core, Job) if j.kind == TRANSCRIBE and j.status != "cancelled"]

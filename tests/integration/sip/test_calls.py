@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hotline.calls import CallAnswered, CallEnded, CallStarted, RecordingFinished, RecordingStarted
+from hotline.cases import notice_json
+from hotline.sip.config import default_notice
 from tests.integration.sip.conftest import (
     KEYWORDS,
     KEYWORDS_2,
@@ -32,6 +36,33 @@ from tests.support.sip_peers import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+async def test_a_caller_who_hangs_up_during_the_notice_shows_it_cut_short(
+    tmp_path: Path, start_line: LineFactory, test_speech: Speech
+) -> None:
+    """Two seconds of speech and a hangup, inside the five-second notice: the recording
+    says how much of the notice was played, and the case's JSON says it was cut short."""
+    line = await start_line()
+    pcap = speech_pcap(test_speech.short, tmp_path / "short.pcap", "PCMU")
+    talk_ms = int(test_speech.seconds(test_speech.short) * 1000) + 300
+    run = await run_sipp(tmp_path, call_scenario(pcap, "PCMU", talk_ms), line.target)
+    assert run.returncode == 0, run.output[-3000:]
+    await line.facts.ended()
+    finished = line.facts.of(RecordingFinished)[0]
+    assert finished.details["notice_played"].startswith("partial (")
+    notice = notice_json(dict(finished.details))
+    assert notice is not None and notice["state"] == "cut_short", notice
+    with wave.open(str(default_notice("en"))) as w:  # the line's notice in these tests
+        whole = w.getnframes() / w.getframerate()
+    assert whole <= notice["seconds"] < whole + 0.02  # in whole 20 ms frames
+    caller, sent = read_recording(finished.path)
+    duration = len(caller) / 8000
+    assert 1.5 < duration < notice["seconds"] - 1.0
+    # Played until the hangup, and the recording holds what was played.
+    assert abs(notice["heard_seconds"] - duration) < 0.3, (notice, duration)
+    played = sent[: int(notice["heard_seconds"] * 8000)].astype(np.float64)
+    assert np.sqrt(np.mean(played**2)) > 300
 
 
 @pytest.mark.parametrize("codec", ["PCMU", "PCMA"])

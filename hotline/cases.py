@@ -211,19 +211,25 @@ def notice_json(details: dict[str, Any]) -> dict[str, Any] | None:
         return {"state": "played"}
     recorded = details.get("notice_recorded")
     if recorded is not None and details.get("origin") != "message":  # a message has none
-        late = details.get("late_start_seconds")
         out: dict[str, Any] = {"state": "recorded" if recorded == "yes" else "not_recorded"}
+        late = _number(details.get("late_start_seconds"))
         if late is not None:
-            out["late_seconds"] = round(float(late), 2)
+            out["late_seconds"] = round(late, 2)
         return out
     return None
 
 
 def _int(value: Any) -> int:
+    number = _number(value)
+    return int(number) if number is not None else 0
+
+
+def _number(value: Any) -> float | None:
+    """A detail's number (details are strings), or ``None`` where it is not one."""
     try:
-        return int(value)
+        return float(value)
     except (TypeError, ValueError):
-        return 0
+        return None
 
 
 def transcript_json(view: CaseView) -> dict[str, Any] | None:

@@ -118,6 +118,10 @@ def test_the_latest_version_is_shown() -> None:
             {"origin": "hotline", "late_start_seconds": "3.090", "notice_recorded": "no"},
             {"state": "not_recorded", "late_seconds": 3.09},
         ),
+        (
+            {"origin": "hotline", "late_start_seconds": "", "notice_recorded": "no"},
+            {"state": "not_recorded"},
+        ),
         ({"origin": "message", "late_start_seconds": "16.170", "notice_recorded": "no"}, None),
         ({"caller": "13800138000", "file": "call.wav"}, None),  # hotline ingest
         ({}, None),

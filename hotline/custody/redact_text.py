@@ -8,7 +8,9 @@ exact length is required: every run of seven or more digits, Arabic or Chinese, 
 spaces or dashes between, is redacted. The checks (``python-stdnum``'s ``cn.ric`` for
 IDs, ``phonenumbers`` for region CN, Luhn for cards) only decide which kind the
 redaction says it was. What the case's own fields name that is not personal (the case
-number, the entity's credit code, dates and times) stays.
+number, the entity's credit code) stays, and so do dates and times, but only where one is
+all of its run of digits: inside a longer run it is part of a number (a card read with
+dashes can hold ``2022-9-1``), and a date run into a number goes with it.
 
 Pure: text in, the redacted text and the findings (kind and character span, never the
 value) out.
@@ -90,7 +92,9 @@ _RUN = re.compile(rf"\+?[{_DIGIT}](?:{_SEP}*[{_DIGIT}])*(?:{_SEP}?[Xx](?![A-Za-z
 _DATE = re.compile(
     r"(?<![0-9])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?![0-9])"
 )
-_TIME = re.compile(r"(?<![0-9])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![0-9])")
+"""A date written with dashes, slashes or dots. It stays only where it is all of its run
+of digits: ``62二2022-9-1四…`` is a card number read with dashes, not a date in one."""
+_TIME = re.compile(rf"(?<![{_DIGIT}])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![{_DIGIT}])")
 _BLOCK = "\uffff"
 """Stands in for protected text while runs are looked for, so none crosses it."""
 
@@ -203,15 +207,14 @@ def find(text: str, context: Context = Context()) -> list[Finding]:
 
     blocked = list(folded)
     protected = list(_occurrences(folded, context.keep))
-    protected += [m.span() for m in _DATE.finditer(folded)]
     protected += [m.span() for m in _TIME.finditer(folded)]
     for a, b in protected:
         blocked[a:b] = _BLOCK * (b - a)
     contact_digits = {d for d in (digits_of(c) for c in context.contacts) if len(d) >= MIN_DIGITS}
     for match in _RUN.finditer("".join(blocked)):
         digits = digits_of(match.group())
-        if len(digits.rstrip("X")) < MIN_DIGITS:
-            continue
+        if len(digits.rstrip("X")) < MIN_DIGITS or not digits_of(_DATE.sub("", match.group())):
+            continue  # too short to be personal, or a date and nothing else
         kind = classify(digits)
         if any(c.endswith(digits[-MIN_DIGITS:]) or c in digits for c in contact_digits):
             kind = Kind.REPORTER_CONTACT

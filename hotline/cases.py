@@ -170,7 +170,8 @@ def recording_json(rec: Recording) -> dict[str, Any]:
 
 
 NOTICE_FRAME_SECONDS = 0.02
-"""One frame of the SIP line's notice (20 ms of G.711)."""
+"""One frame of the SIP line's notice (20 ms of G.711): how recordings sealed before the
+line wrote seconds (``notice_seconds``…) counted it, in frames."""
 _PARTIAL = re.compile(r"partial \((\d+)/(\d+) frames\)")
 
 
@@ -191,23 +192,18 @@ def notice_json(details: dict[str, Any]) -> dict[str, Any] | None:
     if played is not None:
         if played == "none":
             return {"state": "none"}
-        unsent = _int(details.get("notice_frames_unsent"))
-        cut = _PARTIAL.fullmatch(str(played))
-        if cut is not None:
-            heard, total = int(cut.group(1)), int(cut.group(2))
+        heard, total, unsent = _notice_seconds(details, str(played))
+        if str(played).startswith("partial") and heard is not None and total is not None:
             return {
                 "state": "cut_short",
-                "heard_seconds": round(heard * NOTICE_FRAME_SECONDS, 2),
-                "seconds": round(total * NOTICE_FRAME_SECONDS, 2),
-                "unsent_seconds": round(unsent * NOTICE_FRAME_SECONDS, 2),
+                "heard_seconds": round(heard, 2),
+                "seconds": round(total, 2),
+                "unsent_seconds": round(unsent, 2),
             }
         if played != "complete":
             return None  # a value this version does not know: say nothing rather than guess
-        if unsent:
-            return {
-                "state": "not_all_sent",
-                "unsent_seconds": round(unsent * NOTICE_FRAME_SECONDS, 2),
-            }
+        if unsent > 0:
+            return {"state": "not_all_sent", "unsent_seconds": round(unsent, 2)}
         return {"state": "played"}
     recorded = details.get("notice_recorded")
     if recorded is not None and details.get("origin") != "message":  # a message has none
@@ -219,9 +215,22 @@ def notice_json(details: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _int(value: Any) -> int:
-    number = _number(value)
-    return int(number) if number is not None else 0
+def _notice_seconds(
+    details: dict[str, Any], played: str
+) -> tuple[float | None, float | None, float]:
+    """(heard, whole, unsent) seconds of the SIP line's notice: from the seconds the line
+    writes, else from the frames in ``partial (n/m frames)`` and ``notice_frames_unsent``
+    (recordings sealed before it wrote seconds). Unsent is 0 where nothing says."""
+    heard = _number(details.get("notice_played_seconds"))
+    total = _number(details.get("notice_seconds"))
+    unsent = _number(details.get("notice_unsent_seconds"))
+    if unsent is None:
+        unsent = (_number(details.get("notice_frames_unsent")) or 0.0) * NOTICE_FRAME_SECONDS
+    cut = _PARTIAL.fullmatch(played)
+    if cut is not None and (heard is None or total is None):
+        heard = int(cut.group(1)) * NOTICE_FRAME_SECONDS
+        total = int(cut.group(2)) * NOTICE_FRAME_SECONDS
+    return heard, total, max(0.0, unsent)
 
 
 def _number(value: Any) -> float | None:

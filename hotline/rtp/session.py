@@ -171,6 +171,18 @@ class MediaSession:
             else f"partial ({self._notice_index}/{total} frames)"
         )
 
+    def notice_seconds(self) -> dict[str, str]:
+        """The notice's length, how much of it went out, and how much of that the socket
+        could not send, in seconds (what a case says of it; ``notice_played`` words it)."""
+        if self.notice is None:
+            return {}
+        total = len(self.notice.payloads[g711.PCMU])
+        return {
+            "notice_seconds": f"{total * PTIME:.2f}",
+            "notice_played_seconds": f"{min(self._notice_index, total) * PTIME:.2f}",
+            "notice_unsent_seconds": f"{self.notice_unsent * PTIME:.2f}",
+        }
+
     def play_due(self, now: float) -> bool:
         """Send the notice frames whose time has come; False once there is nothing left."""
         if self.notice is None or self.answered_at is None or self.recorder is None:
@@ -269,6 +281,7 @@ class MediaSession:
             "notice": self.notice.name if self.notice else "",
             "notice_played": self.notice_state,
             "notice_frames_unsent": str(self.notice_unsent),
+            **self.notice_seconds(),
             "packets_unsent": str(self.transport.dropped if self.transport else 0),
             "dtmf": "".join(self.digits),
             "samples_discarded": str(self.recorder.discarded if self.recorder else 0),

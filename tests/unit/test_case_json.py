@@ -89,7 +89,8 @@ def test_the_latest_version_is_shown() -> None:
 
 
 # What a recording says of the recording notice (art. 9), from what each source writes:
-# the SIP line's media session (``notice_played``, ``notice_frames_unsent``) and the
+# the SIP line's media session (``notice_played`` and the seconds; before it wrote
+# seconds, ``notice_frames_unsent`` and the frames in ``partial (n/m frames)``) and the
 # Asterisk source's completeness check (``notice_recorded``, ``late_start_seconds``).
 @pytest.mark.parametrize(
     ("details", "expected"),
@@ -102,6 +103,34 @@ def test_the_latest_version_is_shown() -> None:
         (
             {"notice_played": "partial (120/354 frames)", "notice_frames_unsent": "0"},
             {"state": "cut_short", "heard_seconds": 2.4, "seconds": 7.08, "unsent_seconds": 0.0},
+        ),
+        (  # what the line writes now: its seconds, not frames, are read
+            {
+                "notice_played": "partial (120/354 frames)",
+                "notice_frames_unsent": "2",
+                "notice_seconds": "7.10",
+                "notice_played_seconds": "2.42",
+                "notice_unsent_seconds": "0.04",
+            },
+            {"state": "cut_short", "heard_seconds": 2.42, "seconds": 7.1, "unsent_seconds": 0.04},
+        ),
+        (
+            {
+                "notice_played": "complete",
+                "notice_seconds": "5.14",
+                "notice_played_seconds": "5.14",
+                "notice_unsent_seconds": "0.60",
+            },
+            {"state": "not_all_sent", "unsent_seconds": 0.6},
+        ),
+        (  # seconds that are not numbers: the frames still say it
+            {
+                "notice_played": "partial (50/257 frames)",
+                "notice_seconds": "?",
+                "notice_played_seconds": "",
+                "notice_unsent_seconds": "x",
+            },
+            {"state": "cut_short", "heard_seconds": 1.0, "seconds": 5.14, "unsent_seconds": 0.0},
         ),
         ({"notice_played": "none", "notice_frames_unsent": "0"}, {"state": "none"}),
         (  # written before unsent frames were counted

@@ -51,6 +51,7 @@ async def test_a_caller_who_hangs_up_during_the_notice_shows_it_cut_short(
     await line.facts.ended()
     finished = line.facts.of(RecordingFinished)[0]
     assert finished.details["notice_played"].startswith("partial (")
+    assert "notice_played_seconds" in finished.details  # seconds of its own, not frames
     notice = notice_json(dict(finished.details))
     assert notice is not None and notice["state"] == "cut_short", notice
     with wave.open(str(default_notice("en"))) as w:  # the line's notice in these tests

@@ -73,6 +73,9 @@ async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
     assert details["packets_received"] == "5" and details["packets_lost"] == "0"
     assert details["dtmf"] == "5" and details["packets_invalid"] == "1"
     assert details["notice_played"] == "complete" and details["codec"] == "PCMU"
+    whole = f"{-(-len(tone) // 160) * 0.02:.2f}"  # in whole 20 ms frames
+    assert details["notice_seconds"] == details["notice_played_seconds"] == whole
+    assert details["notice_unsent_seconds"] == "0.00"
     assert path is not None
     with wave.open(str(path)) as wav:
         frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
@@ -116,6 +119,8 @@ async def test_notice_frames_the_socket_could_not_send_are_counted(tmp_path: Pat
     unsent = int(details["notice_frames_unsent"])
     assert 0 < queued < 25 and unsent == 50 - queued, (queued, unsent)
     assert details["packets_unsent"] == str(unsent)
+    assert details["notice_seconds"] == details["notice_played_seconds"] == "1.00"
+    assert details["notice_unsent_seconds"] == f"{unsent * 0.02:.2f}"
     media.finish()
     path = media.recorder.close(8000) if media.recorder else None
     peer.close()

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.custody.redact_audio import Span
-from hotline.custody.redact_text import Context, Kind, redact
+from hotline.custody.redact_text import (
+    Context,
+    Finding,
+    Kind,
+    apply,
+    find,
+    merge,
+    split_number,
+)
 
 PAD_SECONDS = 0.25
 """Word timings are approximate: each bleep reaches this far beyond its words."""
@@ -63,15 +71,42 @@ def word_spans(text: str, words: Sequence[dict[str, Any]], lo: int, hi: int) -> 
     ]
 
 
+SPLIT_GAP_SECONDS = 2.0
+"""Two segments this close, of one speaker, can hold one number between them (a caller
+pausing inside it); further apart, digits at the end of one and the start of the next
+are two things said."""
+
+
+def _continues(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    try:
+        gap = float(second["start"]) - float(first["end"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return gap <= SPLIT_GAP_SECONDS and first.get("speaker") == second.get("speaker")
+
+
+def merge_in(findings: Sequence[Finding], extra: Finding) -> list[Finding]:
+    """``findings`` with ``extra``, merged where they overlap."""
+    return merge([*findings, extra])
+
+
 def redact_segments(
     segments: Sequence[dict[str, Any]], context: Context, *, language: str = "zh"
 ) -> Redacted:
     out: list[dict[str, Any]] = []
     spans: list[tuple[Kind, Span]] = []
     found: list[tuple[int, Kind]] = []
+    texts = [str(segment.get("text", "")) for segment in segments]
+    each = [find(text, context) for text in texts]
+    for index in range(1, len(segments)):
+        if _continues(segments[index - 1], segments[index]):
+            split = split_number(texts[index - 1], texts[index], context)
+            if split is not None:
+                each[index - 1] = merge_in(each[index - 1], split[0])
+                each[index] = merge_in(each[index], split[1])
     for index, segment in enumerate(segments):
-        text = str(segment.get("text", ""))
-        redacted, findings = redact(text, context, language=language)
+        text, findings = texts[index], each[index]
+        redacted = apply(text, findings, language=language)
         start, end = float(segment["start"]), float(segment["end"])
         words = [w for w in segment.get("words") or [] if isinstance(w, dict)]
         for f in findings:

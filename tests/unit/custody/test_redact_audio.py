@@ -11,7 +11,7 @@ import wave
 import numpy as np
 
 from hotline.custody.redact_audio import Span, read_header, write_copy
-from hotline.custody.redact_text import Context
+from hotline.custody.redact_text import Context, Kind
 from hotline.custody.redaction import PAD_SECONDS, redact_segments
 from hotline.rtp import g711
 
@@ -96,3 +96,47 @@ def test_word_timings_cover_the_redacted_characters() -> None:
     assert (phone.start, phone.end) == (11.0 - PAD_SECONDS, 12.4 + PAD_SECONDS)
     assert (whole.start, whole.end) == (20.0 - PAD_SECONDS, 22.0 + PAD_SECONDS)
     assert all("words" not in s for s in result.segments)
+
+
+def test_a_number_the_caller_paused_inside_is_bleeped_in_both_segments() -> None:
+    """The model cut a mobile number read in groups over two segments (``159 1234，``
+    then ``5678。``): neither part alone is seven digits long enough to look personal,
+    and the second would be heard in the copy."""
+    segments = [
+        {
+            "start": 3.0,
+            "end": 6.0,
+            "text": "我的手机号是159 1234，",
+            "speaker": "caller",
+            "words": [
+                {"start": 3.0, "end": 4.4, "word": "我的手机号是"},
+                {"start": 4.4, "end": 5.2, "word": "159"},
+                {"start": 5.2, "end": 6.0, "word": " 1234，"},
+            ],
+        },
+        {
+            "start": 6.8,
+            "end": 7.9,
+            "text": "5678。",
+            "speaker": "caller",
+            "words": [{"start": 6.8, "end": 7.9, "word": "5678。"}],
+        },
+        # Another speaker, or a pause of more than two seconds: digits that only meet.
+        {"start": 8.0, "end": 9.0, "text": "去年报了3000，", "speaker": "caller"},
+        {"start": 9.2, "end": 10.0, "text": "1200万。", "speaker": "caller"},
+        {"start": 12.0, "end": 13.0, "text": "号码是159 1234，", "speaker": "caller"},
+        {"start": 13.1, "end": 14.0, "text": "5678", "speaker": "operator"},
+    ]
+    result = redact_segments(segments, Context(contacts=("15912345678",)))
+    assert [s["text"] for s in result.segments] == [
+        "我的手机号是［举报人联系方式］，",
+        "［举报人联系方式］。",
+        "去年报了3000，",
+        "1200万。",
+        "号码是［数字］，",
+        "5678",
+    ]
+    assert [(k, s.start, s.end) for k, s in result.spans][:2] == [
+        (Kind.REPORTER_CONTACT, 4.4 - PAD_SECONDS, 6.0 + PAD_SECONDS),
+        (Kind.REPORTER_CONTACT, 6.8 - PAD_SECONDS, 7.9 + PAD_SECONDS),
+    ]

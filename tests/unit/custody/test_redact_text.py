@@ -4,6 +4,7 @@ digits survives, and the case's own numbers stay."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 
@@ -92,6 +93,26 @@ def test_a_date_stays_only_where_it_is_the_whole_number() -> None:
     assert redact(text, KEEP) == (text, [])
 
 
+def test_a_number_written_in_groups_with_commas_is_one_number() -> None:
+    rng = random.Random(5)
+    rid, card, phone = resident_id(rng), bank_card(rng), mobile(rng)
+    cases = [
+        (f"我的手机号是{phone[:3]}，{phone[3:7]}，{phone[7:]}。", Kind.MOBILE),
+        (f"身份证{rid[:6]}、{rid[6:14]}、{rid[14:]}", Kind.RESIDENT_ID),
+        ("卡号" + "，".join(card[i : i + 4] for i in range(0, len(card), 4)), Kind.BANK_CARD),
+        (f"phone {phone[:3]}. {phone[3:7]}. {phone[7:]}", Kind.MOBILE),
+        ("电话是一五九，一二三，四五六", Kind.NUMBER),  # cut short, but said to be a number
+        ("他说15416，721106就行", Kind.NUMBER),  # no such mobile prefix, but its shape
+    ]
+    for text, kind in cases:
+        out, findings = redact(text, KEEP)
+        assert [f.kind for f in findings] == [kind], (text, out)
+        assert not re.search(r"[\d一二三四五六七八九]", out), (text, out)
+    # Amounts and years in a list are no number of anyone's, and stay.
+    for text in ("实际3000，1200，4500万", "2019、2020、2021年虚报产值", "共12，300，450人"):
+        assert redact(text, KEEP) == (text, [])
+
+
 _filler = st.text(alphabet="我要举报金河水泥厂虚报产值，。的了 abcXY-", max_size=12)
 
 
@@ -107,6 +128,19 @@ def secret(draw: st.DrawFn) -> str:
             ch = CHINESE[int(ch)]
         out.append(ch)
         out.append(draw(st.sampled_from(["", "", "", " ", "-", "\u3000"])))
+    if draw(st.booleans()):  # in groups with commas, as a person may type it
+        plain = "".join(ch for ch in out if ch not in " -\u3000")
+        bounds = [0]
+        for at in sorted(draw(st.sets(st.integers(3, len(plain) - 3), max_size=3))):
+            if at - bounds[-1] >= 3:
+                bounds.append(at)
+        bounds.append(len(plain))
+        comma = draw(st.sampled_from(["，", "、", ", ", "."]))
+        grouped = comma.join(plain[a:b] for a, b in itertools.pairwise(bounds))
+        # A number cut short passes no check: only the word before says it is one. Said
+        # in groups, a number is a phrase of its own, not run into other digits.
+        before = draw(st.sampled_from(["电话", "卡号", "身份证号", "号码是"])) if cut else "，"
+        return f"{before}{grouped}。"
     return "".join(out).strip(" -\u3000")
 
 
@@ -120,8 +154,8 @@ def test_no_run_of_seven_digits_survives(parts: list[tuple[str, str]], tail: str
     for run in re.findall(r"[\d〇零一二三四五六七八九幺 \-\u3000]+", body):
         assert len(digits_of(run)) < MIN_DIGITS, (text, out)
     for _, value in parts:
-        assert digits_of(value) not in digits_of(body)
-    assert redact(out, KEEP)[0] == out  # redacting twice changes nothing more
+        assert digits_of(value) not in digits_of(body), (text, out)
+    assert redact(out, KEEP)[0] == out, (text, out)  # redacting twice changes nothing more
     assert len(findings) >= 1
 
 

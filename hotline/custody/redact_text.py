@@ -34,6 +34,8 @@ from stdnum import luhn
 from stdnum.cn import ric
 
 MIN_DIGITS = 7
+MAX_DIGITS = 20
+"""No number of a kind is longer (a card has 19 digits; an ID 18 characters)."""
 
 
 class Kind(StrEnum):
@@ -110,6 +112,11 @@ _HINT = re.compile(
     re.IGNORECASE,
 )
 """The words just before a number that say it is one (手机号是…, my phone number is…)."""
+_SHAPES = re.compile(
+    r"1[3-9]\d{9}|0\d{9,11}|\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]"
+)
+"""The shapes of a mobile, a landline and a resident ID number, which a number heard or
+typed wrong keeps though its checks fail."""
 _BLOCK = "\uffff"
 """Stands in for protected text while runs are looked for, so none crosses it."""
 
@@ -278,15 +285,6 @@ def _whole(digits: str) -> bool:
     return _SHAPES.fullmatch(digits) is not None or classify(digits) != Kind.NUMBER
 
 
-_SHAPES = re.compile(
-    r"1[3-9]\d{9}|0\d{9,11}|\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]"
-)
-
-
-MAX_DIGITS = 20
-"""No number of a kind is longer (a card has 19 digits; an ID 18 characters)."""
-
-
 def _contact_digits(context: Context) -> set[str]:
     return {d for d in (digits_of(c) for c in context.contacts) if len(d) >= MIN_DIGITS}
 
@@ -346,7 +344,7 @@ def split_number(
     if any(a < tail.end() and tail.start() < b for a, b in kept):
         return None  # the case number or the credit code, not a number begun
     first, second = digits_of(tail.group()), digits_of(head.group())
-    if classify(first) != Kind.NUMBER or _is_date(tail.group()) or _is_date(head.group()):
+    if _whole(first) or _is_date(tail.group()) or _is_date(head.group()):
         return None  # the first part is a whole number of its kind already, or a date
     whole = first + second
     if len(whole) > MAX_DIGITS or not (_whole(whole) or hinted(_fold(before[: tail.start()]))):

@@ -20,7 +20,6 @@ from typing import Any
 from hotline.custody.redact_audio import Span
 from hotline.custody.redact_text import (
     Context,
-    Finding,
     Kind,
     apply,
     find,
@@ -72,9 +71,9 @@ def word_spans(text: str, words: Sequence[dict[str, Any]], lo: int, hi: int) -> 
 
 
 SPLIT_GAP_SECONDS = 2.0
-"""Two segments this close, of one speaker, can hold one number between them (a caller
-pausing inside it); further apart, digits at the end of one and the start of the next
-are two things said."""
+"""Two segments this close, of one speaker and one recording, can hold one number between
+them (a caller pausing inside it); further apart, digits at the end of one and the start
+of the next are two things said."""
 
 
 def _continues(first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -82,12 +81,8 @@ def _continues(first: dict[str, Any], second: dict[str, Any]) -> bool:
         gap = float(second["start"]) - float(first["end"])
     except (KeyError, TypeError, ValueError):
         return False
-    return gap <= SPLIT_GAP_SECONDS and first.get("speaker") == second.get("speaker")
-
-
-def merge_in(findings: Sequence[Finding], extra: Finding) -> list[Finding]:
-    """``findings`` with ``extra``, merged where they overlap."""
-    return merge([*findings, extra])
+    same = all(first.get(key) == second.get(key) for key in ("speaker", "recording_id"))
+    return same and 0.0 <= gap <= SPLIT_GAP_SECONDS
 
 
 def redact_segments(
@@ -102,8 +97,8 @@ def redact_segments(
         if _continues(segments[index - 1], segments[index]):
             split = split_number(texts[index - 1], texts[index], context)
             if split is not None:
-                each[index - 1] = merge_in(each[index - 1], split[0])
-                each[index] = merge_in(each[index], split[1])
+                each[index - 1] = merge([*each[index - 1], split[0]])
+                each[index] = merge([*each[index], split[1]])
     for index, segment in enumerate(segments):
         text, findings = texts[index], each[index]
         redacted = apply(text, findings, language=language)

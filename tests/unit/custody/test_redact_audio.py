@@ -126,6 +126,8 @@ def test_a_number_the_caller_paused_inside_is_bleeped_in_both_segments() -> None
         {"start": 9.2, "end": 10.0, "text": "1200万。", "speaker": "caller"},
         {"start": 12.0, "end": 13.0, "text": "号码是159 1234，", "speaker": "caller"},
         {"start": 13.1, "end": 14.0, "text": "5678", "speaker": "operator"},
+        {"start": 15.0, "end": 16.0, "text": "电话159 1234，", "recording_id": 1},
+        {"start": 16.1, "end": 17.0, "text": "5678", "recording_id": 2},  # another recording
     ]
     result = redact_segments(segments, Context(contacts=("15912345678",)))
     assert [s["text"] for s in result.segments] == [
@@ -134,6 +136,8 @@ def test_a_number_the_caller_paused_inside_is_bleeped_in_both_segments() -> None
         "去年报了3000，",
         "1200万。",
         "号码是［数字］，",
+        "5678",
+        "电话［数字］，",
         "5678",
     ]
     assert [(k, s.start, s.end) for k, s in result.spans][:2] == [

@@ -33,6 +33,8 @@ from phonenumbers import PhoneNumberType
 from stdnum import luhn
 from stdnum.cn import ric
 
+from transcriber.numbers import CHINESE_DIGITS as _CHINESE_DIGITS
+
 MIN_DIGITS = 7
 MAX_DIGITS = 20
 """No number of a kind is longer (a card has 19 digits; an ID 18 characters)."""
@@ -78,20 +80,6 @@ LABELS: dict[str, dict[Kind, str]] = {
 _RANK = {kind: rank for rank, kind in enumerate(Kind)}
 _RANK.update({Kind.REPORTER_NAME: -3, Kind.REPORTER_CONTACT: -2, Kind.MARKED: -1})
 
-_CHINESE_DIGITS = {
-    "〇": "0",
-    "零": "0",
-    "一": "1",
-    "幺": "1",
-    "二": "2",
-    "三": "3",
-    "四": "4",
-    "五": "5",
-    "六": "6",
-    "七": "7",
-    "八": "8",
-    "九": "9",
-}
 _DIGIT = "0-9\uff10-\uff19" + "".join(_CHINESE_DIGITS)
 _SEP = r"[ \t\u00a0\u3000\-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d]"
 _RUN = re.compile(rf"\+?[{_DIGIT}](?:{_SEP}*[{_DIGIT}])*(?:{_SEP}?[Xx](?![A-Za-z]))?")

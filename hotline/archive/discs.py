@@ -45,9 +45,10 @@ from hotline.archive.manifest import (
     tools,
 )
 from hotline.cases import CaseView, case_json, get_case, load_views
-from hotline.errors import InputError
+from hotline.errors import EvidenceError, InputError
 from hotline.evidence.audit import append_audit
 from hotline.evidence.chain import canonical
+from hotline.evidence.chain_verify import SEALED
 from hotline.evidence.files import EvidenceStore
 from hotline.evidence.hashing import sha256_file
 from hotline.evidence.keys import PublicKey
@@ -136,7 +137,18 @@ async def bundle(session: AsyncSession, view: CaseView, head_seq: int) -> CaseBu
         for ev in events
     )
     files.append(memory_file(f"{top}/{AUDIT_FILE}", lines.encode(), "audit"))
+    seals = {
+        ev.subject: ev.details for ev in events if ev.action == SEALED and ev.case_id == case.id
+    }
     for rec in view.recordings:
+        sealed = seals.get(f"recording:{rec.id}")
+        if sealed is None or (sealed.get("sha256"), sealed.get("size")) != (rec.sha256, rec.size):
+            # The disc copies the row's bytes and the chain's seal: they must agree, or
+            # the signed disc would keep a forgery beside the record that betrays it.
+            raise EvidenceError(
+                f"recording {rec.id} of case {case.number} no longer says what its "
+                "recording.sealed event sealed: no archive made; run `hotline verify`"
+            )
         suffix = Path(rec.stored_path).suffix or ".wav"
         files.append(
             DiscFile(

@@ -58,6 +58,41 @@ class SeenCheckpoint:
         )
 
 
+SEALED = "recording.sealed"
+"""The audit action that seals a recording: what its row must still say."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """What a recording's ``recording.sealed`` event says it was: its row must still say
+    the same, and no row may claim bytes no event sealed."""
+
+    event_seq: int
+    recording_id: int
+    sha256: str
+    size: int | None
+    case_id: int | None
+    version: str | None
+
+
+def _seal(ev: Any) -> Seal | None:
+    subject = str(ev.subject or "")
+    kind, _, rid = subject.partition(":")
+    details = ev.details if isinstance(ev.details, dict) else {}
+    if kind != "recording" or not rid.isascii() or not rid.isdigit():
+        return None
+    size = details.get("size")
+    version = details.get("version")
+    return Seal(
+        ev.seq,
+        int(rid),
+        str(details.get("sha256", "")),
+        size if isinstance(size, int) else None,
+        ev.case_id,
+        None if version is None else str(version),
+    )
+
+
 @dataclass(slots=True)
 class ChainWalk:
     """What the walk found: the head, the checkpoints, and the events other checks
@@ -70,6 +105,8 @@ class ChainWalk:
     checkpoints: list[SeenCheckpoint] = field(default_factory=list)
     hashes: dict[int, str] = field(default_factory=dict)
     collected: list[AuditEvent] = field(default_factory=list)
+    seals: dict[int, Seal] = field(default_factory=dict)
+    """Each recording's seal, by recording id (kept with ``seals=True``)."""
 
 
 def _check_checkpoint(
@@ -110,10 +147,12 @@ async def walk_chain(
     *,
     remember: frozenset[int] = frozenset(),
     collect: frozenset[str] = frozenset(),
+    seals: bool = False,
 ) -> ChainWalk:
     """Check every link in order; check each checkpoint event against the event before
     it (and its signature, with ``public``). ``remember``: sequence numbers whose hashes
-    to keep; ``collect``: actions whose events to keep."""
+    to keep; ``collect``: actions whose events to keep; ``seals``: keep what each
+    ``recording.sealed`` event says (a few numbers each, not the event)."""
     walk = ChainWalk()
     prev_hash, expected_seq = GENESIS, 1
     while True:
@@ -159,6 +198,10 @@ async def walk_chain(
                 walk.checkpoints.append(_check_checkpoint(ev, ev.seq - 1, prev_hash, public))
             if ev.action in collect:
                 walk.collected.append(AuditEvent(**ev._mapping))
+            if seals and ev.action == SEALED:
+                seal = _seal(ev)
+                if seal is not None:
+                    walk.seals.setdefault(seal.recording_id, seal)
             if ev.seq in remember:
                 walk.hashes[ev.seq] = ev.hash
             prev_hash, expected_seq = ev.hash, ev.seq + 1

@@ -33,19 +33,21 @@ from sqlmodel import col, select
 from hotline.evidence import holds
 from hotline.evidence.backend import ObjectRef, ObjectState, StoredVersion
 from hotline.evidence.chain_verify import (
+    SEALED,
     BrokenLink,
     ChainWalk,
+    Seal,
     walk_chain,
     witness_problems,
     witness_summary,
 )
 from hotline.evidence.checkpoints import WitnessLine
-from hotline.evidence.files import EvidenceStore, sha256_file
+from hotline.evidence.files import KEY_PREFIX, EvidenceStore, sha256_file
 from hotline.evidence.keys import PublicKey
 from hotline.evidence.timestamps import Trust, check_timestamps
 from hotline.evidence.versions import classify, lock_problem
 from hotline.store.db import Database
-from hotline.store.tables import Case, Recording
+from hotline.store.tables import AuditEvent, Case, Recording
 
 _BATCH = 1000
 
@@ -65,7 +67,11 @@ class RecordingProblem:
     held in COMPLIANCE mode until the recorded date), ``extra-version`` (the key has
     a version or delete marker that no recording names), ``no-legal-hold`` (its case
     is preserved long-term, its object has no legal hold) or ``stray-legal-hold`` (its
-    object has a legal hold that no preserved case needs)."""
+    object has a legal hold that no preserved case needs); and against the chain:
+    ``altered`` (the row no longer says what its ``recording.sealed`` event sealed: its
+    hash, size, case or version), ``unsealed`` (no such event names the row),
+    ``misfiled`` (its key is not the address of its own hash) and ``deleted`` (a
+    sealed recording that no row names now)."""
     actual_sha256: str | None = None
     detail: str | None = None
     """The version, and what is wrong with its lock, its hold or the extra version."""
@@ -78,6 +84,8 @@ class RecordingProblem:
             return f"{where} is missing (sealed {self.sha256})"
         if self.problem == "changed":
             return f"{where} is now {self.actual_sha256}, sealed as {self.sha256}"
+        if self.problem == "deleted":
+            return f"recording {self.recording_id} is gone: {self.detail}"
         return f"{where}: {self.problem} ({self.detail})"
 
 
@@ -107,6 +115,17 @@ class Section:
             "skipped": self.skipped,
             **self.figures,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What the recordings table says of one recording, for the check against its seal."""
+
+    sha256: str
+    size: int
+    path: str
+    version: str | None
+    case_id: int | None
 
 
 @dataclass(slots=True)
@@ -212,7 +231,10 @@ async def verify_recordings(
     report: VerifyReport,
     progress: Progress | None = None,
     threads: int | None = None,
+    rows_seen: dict[int, _Row] | None = None,
 ) -> None:
+    """Re-hash every recording; ``rows_seen`` is filled with what each row says, for
+    ``check_seals``."""
     loop = asyncio.get_running_loop()
     workers = threads or min(4, os.cpu_count() or 1)
     last_id = 0
@@ -238,6 +260,10 @@ async def verify_recordings(
             batch = [row[0] for row in rows]
             last_id = batch[-1].id or last_id
             for rec, case_id, number, reason in rows:
+                if rows_seen is not None and rec.id is not None:
+                    rows_seen[rec.id] = _Row(
+                        rec.sha256, rec.size, rec.stored_path, rec.object_version, case_id
+                    )
                 named.setdefault(rec.stored_path, set()).add(rec.object_version)
                 holders.setdefault(rec.stored_path, []).append(rec)
                 if check_holds:
@@ -337,6 +363,158 @@ def _extra_detail(
     )
 
 
+def _misfiled(row: _Row) -> bool:
+    """The key is not the content address of the row's own hash (``sha256/ab/ab….wav``)."""
+    own = f"{KEY_PREFIX}{row.sha256[:2]}/{row.sha256}"
+    return not row.path.startswith(own) or "/" in row.path[len(own) :]
+
+
+def _differences(row: _Row, seal: Seal) -> list[str]:
+    found = []
+    if row.sha256 != seal.sha256:
+        found.append(f"SHA-256 {row.sha256}, sealed as {seal.sha256}")
+    if seal.size is not None and row.size != seal.size:
+        found.append(f"{row.size} bytes, sealed as {seal.size}")
+    if row.case_id != seal.case_id:
+        now = "no case" if row.case_id is None else f"case id {row.case_id}"
+        found.append(f"{now}, sealed into case id {seal.case_id}")
+    if seal.version is not None and row.version != seal.version:
+        found.append(f"version {row.version}, sealed as {seal.version}")
+    return found
+
+
+async def _seals_now(db: Database, ids: Sequence[int]) -> dict[int, Seal]:
+    """The seals of recordings sealed after the walk passed (the service ran on)."""
+    if not ids:
+        return {}
+    subjects = [f"recording:{rid}" for rid in ids]
+    async with db.session() as s:
+        events = (
+            await s.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.action) == SEALED)
+                .where(col(AuditEvent.subject).in_(subjects))
+                .order_by(col(AuditEvent.seq))
+            )
+        ).all()
+    found: dict[int, Seal] = {}
+    for ev in events:
+        rid = int(ev.subject.partition(":")[2])
+        size = ev.details.get("size")
+        version = ev.details.get("version")
+        found.setdefault(
+            rid,
+            Seal(
+                ev.seq,
+                rid,
+                str(ev.details.get("sha256", "")),
+                size if isinstance(size, int) else None,
+                ev.case_id,
+                None if version is None else str(version),
+            ),
+        )
+    return found
+
+
+async def _rows_now(db: Database, ids: Sequence[int]) -> dict[int, _Row]:
+    """The rows of recordings written after the table was read (the service ran on)."""
+    if not ids:
+        return {}
+    async with db.session() as s:
+        rows = (
+            await s.exec(
+                select(Recording, Case.id)
+                .outerjoin(Case, col(Case.call_id) == col(Recording.call_id))
+                .where(col(Recording.id).in_(list(ids)))
+            )
+        ).all()
+    return {
+        rec.id: _Row(rec.sha256, rec.size, rec.stored_path, rec.object_version, case_id)
+        for rec, case_id in rows
+        if rec.id is not None
+    }
+
+
+async def check_seals(
+    db: Database, report: VerifyReport, rows: dict[int, _Row], walk: ChainWalk
+) -> None:
+    """Each recording's row against its ``recording.sealed`` event, and each sealed
+    recording against the table: the chain holds what was sealed, the row is only
+    where it is found. Re-hashing the bytes against the row alone would miss a row
+    rewritten with the file (another audio and its hash), pointed at another call's
+    bytes, moved to another case, or deleted with its file."""
+    seals = dict(walk.seals)
+    # What one read missed because the service sealed more meanwhile is read again.
+    seals.update(await _seals_now(db, [rid for rid in rows if rid not in seals]))
+    late = await _rows_now(db, [rid for rid in seals if rid not in rows])
+    for rid, row in sorted(rows.items()):
+        if _misfiled(row):
+            report.recordings.append(
+                RecordingProblem(
+                    rid,
+                    row.sha256,
+                    row.path,
+                    "misfiled",
+                    detail=f"the row says SHA-256 {row.sha256}; its key names other bytes",
+                )
+            )
+        seal = seals.get(rid)
+        if seal is None:
+            if walk.broken_link is None:
+                report.recordings.append(
+                    RecordingProblem(
+                        rid,
+                        row.sha256,
+                        row.path,
+                        "unsealed",
+                        detail="no recording.sealed event of the audit chain names it",
+                    )
+                )
+            continue
+        differences = _differences(row, seal)
+        if differences:
+            report.recordings.append(
+                RecordingProblem(
+                    rid,
+                    row.sha256,
+                    row.path,
+                    "altered",
+                    detail=f"event {seal.event_seq}: the row says " + "; ".join(differences),
+                )
+            )
+    for rid, seal in sorted(seals.items()):
+        if rid in rows:
+            continue
+        written = late.get(rid)
+        if written is not None:  # sealed while this ran: compared, not re-hashed
+            differences = _differences(written, seal)
+            if differences:
+                report.recordings.append(
+                    RecordingProblem(
+                        rid,
+                        written.sha256,
+                        written.path,
+                        "altered",
+                        detail=f"event {seal.event_seq}: the row says " + "; ".join(differences),
+                    )
+                )
+            continue
+        case = "no case" if seal.case_id is None else f"case id {seal.case_id}"
+        report.recordings.append(
+            RecordingProblem(
+                rid,
+                seal.sha256,
+                "",
+                "deleted",
+                detail=(
+                    f"sealed in event {seal.event_seq} (SHA-256 {seal.sha256}, {case}), "
+                    "no row names it now"
+                ),
+            )
+        )
+    report.recordings.sort(key=lambda p: (p.recording_id, p.problem))
+
+
 async def verify_chain(
     db: Database,
     report: VerifyReport,
@@ -349,6 +527,7 @@ async def verify_chain(
         public,
         remember=frozenset(w.checkpoint.seq for w in witness or ()),
         collect=frozenset({ARCHIVE_ACTION}),
+        seals=True,
     )
     report.events_checked = walk.events
     report.broken_link = walk.broken_link
@@ -431,11 +610,13 @@ async def verify(
     certificate)."""
     report = VerifyReport()
     started = time.perf_counter()
+    rows: dict[int, _Row] = {}
     # Independent: the chain is walked on the loop while recordings hash on threads.
     _, walk = await asyncio.gather(
-        verify_recordings(db, store, report, progress, concurrency),
+        verify_recordings(db, store, report, progress, concurrency, rows),
         verify_chain(db, report, public, witness),
     )
+    await check_seals(db, report, rows, walk)
     await check_timestamps(db, report.timestamps, walk, trust)
     await asyncio.to_thread(check_archives, report.archives, walk)
     report.seconds = time.perf_counter() - started

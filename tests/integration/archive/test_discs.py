@@ -139,6 +139,29 @@ async def test_a_recording_that_no_longer_matches_its_seal_stops_the_archive(
     assert await _listed(core) == []
 
 
+async def test_audio_swapped_with_its_hash_in_the_row_stops_the_archive(
+    core: Hotline, tmp_path: Path
+) -> None:
+    """Bytes that match a rewritten row still are not what the chain sealed."""
+    case = await open_case(core, tmp_path, seed=3)
+    async with core.db.session() as s:
+        rec = (await s.exec(select(Recording))).one()
+        sealed = core.store.path_of(rec.stored_path)
+        sealed.chmod(0o644)
+        data = bytearray(sealed.read_bytes())
+        data[5000] ^= 0xFF
+        sealed.write_bytes(bytes(data))
+        rec.sha256, _ = sha256_file(sealed)
+        s.add(rec)
+    out = tmp_path / "out"
+    with pytest.raises(EvidenceError, match=r"no longer says what its recording\.sealed event"):
+        await discs.create(
+            core, discs.Selection(cases=(case.number,)), media="cd", out=out, actor="cli:test"
+        )
+    assert list(out.iterdir()) == []
+    assert await _listed(core) == []
+
+
 async def test_selections_and_refusals(core: Hotline, tmp_path: Path) -> None:
     old = await open_case(
         core, tmp_path, seed=4, fields={"created_at": utcnow() - timedelta(days=40)}

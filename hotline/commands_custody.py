@@ -31,6 +31,8 @@ _LABELS = {
     "timestamps": "TIMESTAMP",
     "witness": "WITNESS",
     "archives": "ARCHIVE",
+    "preservation": "FLAG",
+    "transcripts": "WORDS",
 }
 
 
@@ -136,6 +138,10 @@ def _print_report(report: VerifyReport) -> None:
             print(f"UNHELD   recording {p.recording_id}: {p.path} {p.detail}")
         elif p.problem == STRAY:
             print(f"HELD     recording {p.recording_id}: {p.path} {p.detail}")
+        elif p.problem == "deleted":
+            print(f"DELETED  recording {p.recording_id}: {p.detail}")
+        elif p.problem in ("altered", "unsealed", "misfiled"):
+            print(f"{p.problem.upper():<8} recording {p.recording_id}: {p.path}: {p.detail}")
         else:
             print(f"EXTRA    recording {p.recording_id}: {p.path} has {p.detail}")
     for ref in report.unclaimed:
@@ -183,6 +189,10 @@ def _summary(name: str, report: VerifyReport) -> str:
         return f"{section.checked} tokens"
     if name == "witness":
         return f"{section.checked} checkpoints kept elsewhere"
+    if name == "transcripts":
+        return f"{section.checked} transcript versions against their events"
+    if name == "preservation":
+        return f"{section.checked} cases' long-term flags against the chain"
     on_disk = section.figures.get("images_on_disk", 0)
     return (
         f"{section.figures.get('archives', 0)} archives, {section.checked} images "

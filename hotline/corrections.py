@@ -29,6 +29,7 @@ from hotline.cases import CaseView, transcript_json
 from hotline.casework import after_change, apply_changes
 from hotline.errors import InputError, NotFound
 from hotline.evidence.audit import append_audit
+from hotline.evidence.chain import transcript_digest
 from hotline.store.tables import Transcript
 from hotline.webhooks.outbox import Outbox
 
@@ -145,6 +146,7 @@ async def correct(
     latest = {t.recording_id: t for t in rows}
     touched = sorted({segments[i]["recording_id"] for i in changed})
     new_ids = []
+    digests: list[str] = []
     for recording_id in touched:
         old_row = latest[recording_id]
         own = [i for i, s in enumerate(segments) if s["recording_id"] == recording_id]
@@ -177,6 +179,7 @@ async def correct(
         session.add(row)
         await session.flush()
         new_ids.append(row.id)
+        digests.append(transcript_digest(row.text, row.segments))
     await append_audit(
         session,
         actor=actor,
@@ -187,6 +190,7 @@ async def correct(
             "version": new_version,
             "supersedes": correction.base_version,
             "transcripts": new_ids,
+            "sha256": digests,
             "segments": changed,
         },
     )

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hotline.config import Settings
 from hotline.errors import TranscriptionError
 from hotline.evidence.audit import append_audit
+from hotline.evidence.chain import transcript_digest
 from hotline.evidence.files import EvidenceStore
 from hotline.jobs import ClaimedJob, PermanentJobError
 from hotline.store.db import Database
@@ -373,6 +374,7 @@ class TranscriptionService:
                     "model": result.model,
                     "segments": len(result.segments),
                     "dropped": len(result.dropped),
+                    "sha256": transcript_digest(transcript.text, transcript.segments),
                     **({"rerun": rerun.record()} if rerun else {}),
                 },
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,3 +42,16 @@ def canonical(
 
 def link_hash(prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def transcript_digest(text: str, segments: Sequence[Any]) -> str:
+    """SHA-256 of a transcript version's words (its text and segments, canonical JSON),
+    kept in the event that made the version so that ``hotline verify`` can tell the
+    version from one rewritten in the database."""
+    body = json.dumps(
+        {"text": text, "segments": list(segments)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

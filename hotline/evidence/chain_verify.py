@@ -75,11 +75,12 @@ class Seal:
     version: str | None
 
 
-def _seal(ev: Any) -> Seal | None:
+def seal_of(ev: Any) -> Seal | None:
+    """What a ``recording.sealed`` event (a row or an ``AuditEvent``) says it sealed."""
     subject = str(ev.subject or "")
     kind, _, rid = subject.partition(":")
     details = ev.details if isinstance(ev.details, dict) else {}
-    if kind != "recording" or not rid.isascii() or not rid.isdigit():
+    if kind != "recording" or not rid.isascii() or not rid.isdecimal():
         return None
     size = details.get("size")
     version = details.get("version")
@@ -199,7 +200,7 @@ async def walk_chain(
             if ev.action in collect:
                 walk.collected.append(AuditEvent(**ev._mapping))
             if seals and ev.action == SEALED:
-                seal = _seal(ev)
+                seal = seal_of(ev)
                 if seal is not None:
                     walk.seals.setdefault(seal.recording_id, seal)
             if ev.seq in remember:

@@ -32,11 +32,13 @@ from sqlmodel import col, select
 
 from hotline.evidence import holds
 from hotline.evidence.backend import ObjectRef, ObjectState, StoredVersion
+from hotline.evidence.chain import transcript_digest
 from hotline.evidence.chain_verify import (
     SEALED,
     BrokenLink,
     ChainWalk,
     Seal,
+    seal_of,
     walk_chain,
     witness_problems,
     witness_summary,
@@ -47,12 +49,22 @@ from hotline.evidence.keys import PublicKey
 from hotline.evidence.timestamps import Trust, check_timestamps
 from hotline.evidence.versions import classify, lock_problem
 from hotline.store.db import Database
-from hotline.store.tables import AuditEvent, Case, Recording
+from hotline.store.tables import AuditEvent, Case, Recording, Transcript
 
 _BATCH = 1000
 
 ARCHIVE_ACTION = "archive.created"
 """The audit action of a disc archive (``hotline archive create``)."""
+PRESERVATION_MARKED = "case.preservation_marked"
+PRESERVATION_LIFTED = "case.preservation_lifted"
+"""The audit actions that flag a case for long-term preservation and lift the flag: the
+case's row must say what the last of them said."""
+TRANSCRIPT_CREATED = "transcript.created"
+TRANSCRIPT_CORRECTED = "transcript.corrected"
+"""The audit actions that make a transcript version (the machine's, a person's
+correction); each names its versions and, since they carry one, their words' SHA-256."""
+MIGRATED = "migration"
+"""``preserved_by`` of a flag carried over from before the flags had events."""
 
 __all__ = ["BrokenLink", "RecordingProblem", "Section", "VerifyReport", "verify"]
 
@@ -146,6 +158,8 @@ class VerifyReport:
     timestamps: Section = field(default_factory=lambda: Section("timestamps"))
     witness: Section = field(default_factory=lambda: Section("witness"))
     archives: Section = field(default_factory=lambda: Section("archives"))
+    preservation: Section = field(default_factory=lambda: Section("preservation"))
+    transcripts: Section = field(default_factory=lambda: Section("transcripts"))
 
     @property
     def sections(self) -> list[Section]:
@@ -163,7 +177,16 @@ class VerifyReport:
             )
         if self.chain_head is not None:
             chain.figures["head"] = {"seq": self.chain_head[0], "hash": self.chain_head[1]}
-        return [recordings, chain, self.checkpoints, self.timestamps, self.witness, self.archives]
+        return [
+            recordings,
+            chain,
+            self.checkpoints,
+            self.timestamps,
+            self.witness,
+            self.archives,
+            self.preservation,
+            self.transcripts,
+        ]
 
     @property
     def ok(self) -> bool:
@@ -387,52 +410,57 @@ async def _seals_now(db: Database, ids: Sequence[int]) -> dict[int, Seal]:
     """The seals of recordings sealed after the walk passed (the service ran on)."""
     if not ids:
         return {}
-    subjects = [f"recording:{rid}" for rid in ids]
-    async with db.session() as s:
-        events = (
-            await s.exec(
-                select(AuditEvent)
-                .where(col(AuditEvent.action) == SEALED)
-                .where(col(AuditEvent.subject).in_(subjects))
-                .order_by(col(AuditEvent.seq))
-            )
-        ).all()
     found: dict[int, Seal] = {}
-    for ev in events:
-        rid = int(ev.subject.partition(":")[2])
-        size = ev.details.get("size")
-        version = ev.details.get("version")
-        found.setdefault(
-            rid,
-            Seal(
-                ev.seq,
-                rid,
-                str(ev.details.get("sha256", "")),
-                size if isinstance(size, int) else None,
-                ev.case_id,
-                None if version is None else str(version),
-            ),
-        )
+    for chunk in _chunks(ids):
+        subjects = [f"recording:{rid}" for rid in chunk]
+        async with db.session() as s:
+            events = (
+                await s.exec(
+                    select(AuditEvent)
+                    .where(col(AuditEvent.action) == SEALED)
+                    .where(col(AuditEvent.subject).in_(subjects))
+                    .order_by(col(AuditEvent.seq))
+                )
+            ).all()
+        for ev in events:
+            seal = seal_of(ev)
+            if seal is not None:
+                found.setdefault(seal.recording_id, seal)
     return found
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    """``ids`` in lists short enough for one ``IN (…)`` on any database."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def _rows_now(db: Database, ids: Sequence[int]) -> dict[int, _Row]:
     """The rows of recordings written after the table was read (the service ran on)."""
-    if not ids:
-        return {}
-    async with db.session() as s:
-        rows = (
-            await s.exec(
-                select(Recording, Case.id)
-                .outerjoin(Case, col(Case.call_id) == col(Recording.call_id))
-                .where(col(Recording.id).in_(list(ids)))
-            )
-        ).all()
-    return {
-        rec.id: _Row(rec.sha256, rec.size, rec.stored_path, rec.object_version, case_id)
-        for rec, case_id in rows
-        if rec.id is not None
-    }
+    found: dict[int, _Row] = {}
+    for chunk in _chunks(ids):
+        async with db.session() as s:
+            rows = (
+                await s.exec(
+                    select(Recording, Case.id)
+                    .outerjoin(Case, col(Case.call_id) == col(Recording.call_id))
+                    .where(col(Recording.id).in_(list(chunk)))
+                )
+            ).all()
+        for rec, case_id in rows:
+            if rec.id is not None:
+                found[rec.id] = _Row(
+                    rec.sha256, rec.size, rec.stored_path, rec.object_version, case_id
+                )
+    return found
+
+
+def _altered(report: VerifyReport, rid: int, row: _Row, seal: Seal) -> None:
+    differences = _differences(row, seal)
+    if differences:
+        detail = f"event {seal.event_seq}: the row says " + "; ".join(differences)
+        report.recordings.append(
+            RecordingProblem(rid, row.sha256, row.path, "altered", detail=detail)
+        )
 
 
 async def check_seals(
@@ -471,33 +499,13 @@ async def check_seals(
                     )
                 )
             continue
-        differences = _differences(row, seal)
-        if differences:
-            report.recordings.append(
-                RecordingProblem(
-                    rid,
-                    row.sha256,
-                    row.path,
-                    "altered",
-                    detail=f"event {seal.event_seq}: the row says " + "; ".join(differences),
-                )
-            )
+        _altered(report, rid, row, seal)
     for rid, seal in sorted(seals.items()):
         if rid in rows:
             continue
         written = late.get(rid)
         if written is not None:  # sealed while this ran: compared, not re-hashed
-            differences = _differences(written, seal)
-            if differences:
-                report.recordings.append(
-                    RecordingProblem(
-                        rid,
-                        written.sha256,
-                        written.path,
-                        "altered",
-                        detail=f"event {seal.event_seq}: the row says " + "; ".join(differences),
-                    )
-                )
+            _altered(report, rid, written, seal)
             continue
         case = "no case" if seal.case_id is None else f"case id {seal.case_id}"
         report.recordings.append(
@@ -526,7 +534,15 @@ async def verify_chain(
         db,
         public,
         remember=frozenset(w.checkpoint.seq for w in witness or ()),
-        collect=frozenset({ARCHIVE_ACTION}),
+        collect=frozenset(
+            {
+                ARCHIVE_ACTION,
+                PRESERVATION_MARKED,
+                PRESERVATION_LIFTED,
+                TRANSCRIPT_CREATED,
+                TRANSCRIPT_CORRECTED,
+            }
+        ),
         seals=True,
     )
     report.events_checked = walk.events
@@ -571,6 +587,120 @@ def _fill_checkpoints(section: Section, walk: ChainWalk, public: PublicKey | Non
             "at": newest.checkpoint.at.isoformat(),
         }
         section.figures["events_since_newest"] = since
+
+
+async def check_preservation(db: Database, section: Section, walk: ChainWalk) -> None:
+    """Each case's long-term preservation flag against the last event that set or lifted
+    it: a flag cleared in the database alone would let the case out of the preserved
+    discs and the holds, with nothing to show for it."""
+    said: dict[int, tuple[int, str]] = {}
+    for ev in walk.collected:
+        if ev.case_id is None:
+            continue
+        if ev.action == PRESERVATION_MARKED:
+            said[ev.case_id] = (ev.seq, str(ev.details.get("reason", "")))
+        elif ev.action == PRESERVATION_LIFTED:
+            said[ev.case_id] = (ev.seq, "")
+    async with db.connection() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    col(Case.id),
+                    col(Case.number),
+                    col(Case.preservation_reason),
+                    col(Case.preserved_by),
+                )
+            )
+        ).all()
+    for case_id, number, reason, preserved_by in rows:
+        section.checked += 1
+        event = said.get(case_id) if case_id is not None else None
+        if event is None:
+            if reason and preserved_by != MIGRATED and walk.broken_link is None:
+                section.failures.append(
+                    f"case {number} is flagged for long-term preservation ({reason}), "
+                    "but no case.preservation_marked event says so"
+                )
+            continue
+        seq, expected = event
+        if reason != expected:
+            chain = f"flagged ({expected})" if expected else "not flagged (lifted)"
+            row = f"flagged ({reason})" if reason else "not flagged"
+            section.failures.append(
+                f"case {number}: event {seq} leaves it {chain}, its row says {row}"
+            )
+
+
+def _made(walk: ChainWalk) -> dict[int, tuple[int, str | None]]:
+    """Each transcript version an event made: the event, and its words' SHA-256 where
+    the event keeps one."""
+    made: dict[int, tuple[int, str | None]] = {}
+    for ev in walk.collected:
+        if ev.action == TRANSCRIPT_CREATED:
+            kind, _, tid = ev.subject.partition(":")
+            if kind == "transcript" and tid.isascii() and tid.isdecimal():
+                digest = ev.details.get("sha256")
+                made.setdefault(int(tid), (ev.seq, digest if isinstance(digest, str) else None))
+        elif ev.action == TRANSCRIPT_CORRECTED:
+            ids = ev.details.get("transcripts") or []
+            digests = ev.details.get("sha256") or []
+            for n, tid in enumerate(ids):
+                if isinstance(tid, int):
+                    digest = digests[n] if n < len(digests) else None
+                    made.setdefault(tid, (ev.seq, digest if isinstance(digest, str) else None))
+    return made
+
+
+async def check_transcripts(db: Database, section: Section, walk: ChainWalk) -> None:
+    """Each transcript version's words against the SHA-256 the event that made it keeps:
+    a machine transcript or a correction rewritten in the database ("I want to withdraw
+    my report") is named, and so is a version no event made, or one deleted."""
+    made = _made(walk)
+    seen: set[int] = set()
+    unsealed_before = 0
+    last = 0
+    while True:
+        async with db.session() as s:
+            rows = (
+                await s.exec(
+                    select(Transcript)
+                    .where(col(Transcript.id) > last)
+                    .order_by(col(Transcript.id))
+                    .limit(_BATCH)
+                )
+            ).all()
+        if not rows:
+            break
+        last = rows[-1].id or last
+        for row in rows:
+            tid = row.id or 0
+            seen.add(tid)
+            section.checked += 1
+            event = made.get(tid)
+            if event is None:
+                if walk.broken_link is None:
+                    section.failures.append(
+                        f"transcript {tid} (case id {row.case_id}, version {row.version}): "
+                        "no transcript.created or transcript.corrected event made it"
+                    )
+                continue
+            seq, digest = event
+            if digest is None:
+                unsealed_before += 1
+                continue
+            if transcript_digest(row.text, row.segments) != digest:
+                section.failures.append(
+                    f"transcript {tid} (case id {row.case_id}, version {row.version}): its "
+                    f"words are not those event {seq} sealed (SHA-256 {digest[:16]}…)"
+                )
+    for tid, (seq, _digest) in sorted(made.items()):
+        if tid not in seen and tid <= last:
+            section.failures.append(f"transcript {tid} is gone: event {seq} made it")
+    if unsealed_before:
+        section.notes.append(
+            f"{unsealed_before} transcript versions were made before their events kept "
+            "the words' SHA-256: they are not compared"
+        )
 
 
 def check_archives(section: Section, walk: ChainWalk) -> None:
@@ -618,6 +748,8 @@ async def verify(
     )
     await check_seals(db, report, rows, walk)
     await check_timestamps(db, report.timestamps, walk, trust)
+    await check_preservation(db, report.preservation, walk)
+    await check_transcripts(db, report.transcripts, walk)
     await asyncio.to_thread(check_archives, report.archives, walk)
     report.seconds = time.perf_counter() - started
     return report

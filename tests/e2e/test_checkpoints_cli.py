@@ -59,6 +59,8 @@ async def test_verify_names_the_checkpoint_a_rewrite_broke(cli_env: dict[str, st
         "timestamps",
         "witness",
         "archives",
+        "preservation",
+        "transcripts",
     ]
     assert names["chain"]["ok"] and not names["checkpoints"]["ok"]
     assert report["failures"] == names["checkpoints"]["failures"]

@@ -110,6 +110,23 @@ def test_verify_names_a_changed_recording_and_a_broken_audit_link(
     assert report["recordings"][0]["problem"] == "missing"
 
 
+def test_verify_names_a_recording_whose_row_was_rewritten_or_deleted(
+    cli_env: dict[str, str],
+) -> None:
+    src = Path(cli_env["HOTLINE_DATA_DIR"]).parent / "call.wav"
+    shutil.copyfile(MIXMONITOR_SAMPLE, src)
+    assert hotline(["ingest", str(src), "--caller", "1"], cli_env).returncode == 0
+    query(_data(cli_env), "UPDATE recordings SET size = size + 1 WHERE id = 1")
+    run = hotline(["verify"], cli_env)
+    assert run.returncode == 1, run.stdout
+    assert "ALTERED  recording 1: sha256/" in run.stdout and "bytes, sealed as" in run.stdout
+    query(_data(cli_env), "DELETE FROM recordings WHERE id = 1")
+    run = hotline(["verify"], cli_env)
+    assert run.returncode == 1, run.stdout
+    assert "DELETED  recording 1: sealed in event" in run.stdout
+    assert "FAILED: evidence does not match its seals (recordings)" in run.stdout
+
+
 def test_the_same_file_twice_is_one_recording(cli_env: dict[str, str], tmp_path: Path) -> None:
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
     shutil.copyfile(MIXMONITOR_SAMPLE, a)

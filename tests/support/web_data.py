@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from hotline.evidence.audit import append_audit
+from hotline.evidence.chain import transcript_digest
 from hotline.service import Hotline
 from hotline.store.tables import Case, Transcript
 
@@ -62,17 +64,30 @@ async def open_case(
             setattr(case, name, value)
         s.add(case)
         if segments is not None:
-            s.add(
-                Transcript(
-                    recording_id=result.recording.id or 0,
-                    case_id=case.id or 0,
-                    version=1,
-                    source="machine",
-                    author="test-model",
-                    language="zh",
-                    model="test-model",
-                    text="".join(seg["text"] for seg in segments),
-                    segments=[dict(seg) for seg in segments],
-                )
+            transcript = Transcript(
+                recording_id=result.recording.id or 0,
+                case_id=case.id or 0,
+                version=1,
+                source="machine",
+                author="test-model",
+                language="zh",
+                model="test-model",
+                text="".join(seg["text"] for seg in segments),
+                segments=[dict(seg) for seg in segments],
+            )
+            s.add(transcript)
+            await s.flush()
+            # As the worker records it, so that ``hotline verify`` finds it made.
+            await append_audit(
+                s,
+                actor="system:worker",
+                action="transcript.created",
+                subject=f"transcript:{transcript.id}",
+                case_id=case.id,
+                details={
+                    "recording_id": transcript.recording_id,
+                    "version": 1,
+                    "sha256": transcript_digest(transcript.text, transcript.segments),
+                },
             )
     return case

@@ -146,3 +146,42 @@ async def test_flagged_cases_show_a_badge_and_can_be_filtered(rig: WebRig, tmp_p
     head = await rig.sign_in("head")
     status, html, _ = await head.get(f"/cases/{kept.id}")
     assert 'id="preservation-lift"' in html.decode()
+
+
+async def test_verify_holds_each_flag_to_the_event_that_set_or_lifted_it(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    """A flag cleared (or set) in the database alone lets a case out of the preserved
+    discs with nothing to show for it: ``hotline verify`` names the case."""
+    from sqlalchemy import text
+
+    from hotline.archive import preservation
+    from hotline.evidence.verify import PRESERVATION_LIFTED, PRESERVATION_MARKED, verify
+
+    assert (preservation.MARKED, preservation.LIFTED) == (PRESERVATION_MARKED, PRESERVATION_LIFTED)
+
+    flagged = await open_case(rig.core, tmp_path, seed=2)
+    other = await open_case(rig.core, tmp_path, seed=3)
+    handler = await rig.sign_in("handler")
+    status, _, _ = await handler.request(
+        "POST",
+        f"/api/cases/{flagged.id}/preservation",
+        json={"reason": "party_objection", "note": "申请人提出异议"},
+    )
+    assert status == 200
+    report = await verify(rig.core.db, rig.core.store)
+    assert report.ok and report.preservation.checked == 2, report.failures
+
+    async with rig.core.db.connection() as conn:
+        await conn.execute(
+            text("UPDATE cases SET preservation_reason = '' WHERE id = :id"), {"id": flagged.id}
+        )
+        await conn.execute(
+            text("UPDATE cases SET preservation_reason = 'other' WHERE id = :id"), {"id": other.id}
+        )
+    report = await verify(rig.core.db, rig.core.store)
+    assert not report.ok
+    cleared, added = sorted(report.preservation.failures)
+    assert cleared.startswith(f"case {flagged.number}: event ")
+    assert "flagged (party_objection)" in cleared and "its row says not flagged" in cleared
+    assert added.startswith(f"case {other.number} is flagged") and "no case.preservation" in added

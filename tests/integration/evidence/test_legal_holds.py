@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from hotline import calls as facts
 from hotline.archive import preservation
 from hotline.config import Settings
+from hotline.evidence.audit import append_audit
 from hotline.evidence.holds import LEGAL_HOLD
 from hotline.evidence.verify import verify
 from hotline.service import Hotline
@@ -353,6 +354,15 @@ async def test_cases_flagged_before_the_upgrade_get_their_holds(
             await conn.execute(
                 text("UPDATE cases SET preservation_reason = 'other' WHERE id = :id"),
                 {"id": made.case.id},
+            )
+        async with core.db.session() as s:  # as flagging wrote it then
+            await append_audit(
+                s,
+                actor="user:handler",
+                action="case.preservation_marked",
+                subject=f"case:{made.case.id}",
+                case_id=made.case.id,
+                details={"number": made.case.number, "reason": "other", "note": "异议"},
             )
         await core.db.upgrade()
         (job,) = await hold_jobs(core)

@@ -65,6 +65,20 @@ class IngestResult:
     incident: Incident | None = None
 
 
+EXTERNAL_ID = 128
+"""Characters the calls table keeps of a source's call id."""
+
+
+def external_id(call_id: str) -> str:
+    """A source's call id as the calls table keeps it: as it is, or, past 128 characters
+    (a SIP Call-ID is the caller's to choose), its start and a hash of the whole, so that
+    the call is stored, not refused by the database, and two long ids stay two calls."""
+    if len(call_id) <= EXTERNAL_ID:
+        return call_id
+    digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{call_id[: EXTERNAL_ID - 17]}#{digest}"
+
+
 class Intake:
     def __init__(
         self,
@@ -169,11 +183,11 @@ class Intake:
                 return  # adopted again after a reconnect
             call = Call(
                 source=fact.source,
-                external_id=fact.call_id,
-                caller_raw=fact.caller,
+                external_id=external_id(fact.call_id),
+                caller_raw=fact.caller[:64],
                 caller_e164=to_e164(fact.caller),
-                caller_name=fact.caller_name,
-                callee=fact.callee,
+                caller_name=fact.caller_name[:128],
+                callee=fact.callee[:64],
                 started_at=fact.at,
             )
             s.add(call)
@@ -187,8 +201,9 @@ class Intake:
                 at=fact.at,
             )
 
-    async def _find_call(self, s: AsyncSession, external_id: str) -> Call | None:
-        return (await s.exec(select(Call).where(col(Call.external_id) == external_id))).first()
+    async def _find_call(self, s: AsyncSession, call_id: str) -> Call | None:
+        ref = external_id(call_id)
+        return (await s.exec(select(Call).where(col(Call.external_id) == ref))).first()
 
     async def _update_call(self, external_id: str, action: str, **values: Any) -> None:
         async with self.db.session() as s:
@@ -249,7 +264,7 @@ class Intake:
                 detail=fact.detail,
                 call_id=call.id if call else None,
                 case_id=case.id if case else None,
-                source_call_id=fact.call_id or "",
+                source_call_id=external_id(fact.call_id or ""),
             )
             s.add(incident)
             await s.flush()
@@ -282,7 +297,7 @@ class Intake:
                 # A recording nobody announced (found by a scan after a restart): adopt it.
                 call = Call(
                     source="recovered",
-                    external_id=fact.call_id,
+                    external_id=external_id(fact.call_id),
                     started_at=fact.started_at,
                     state=CallState.ENDED,
                     ended_at=fact.at,
@@ -349,7 +364,7 @@ class Intake:
             )
             if call is not None:
                 query = query.join(Call, col(Call.id) == col(Recording.call_id)).where(
-                    col(Call.external_id) == call
+                    col(Call.external_id) == external_id(call)
                 )
             rec = (await s.exec(query.order_by(col(Recording.id)))).first()
             if rec is None:

@@ -123,3 +123,7 @@ class JitterBuffer:
     def _mark(self, seq: int) -> None:
         self._released.add(seq)
         self._released.discard(seq - 2 * self.capacity)
+        if len(self._released) > 4 * self.capacity:
+            # A sender whose numbers jump leaves ones the line above never meets again.
+            floor = seq - 2 * self.capacity
+            self._released = {s for s in self._released if s >= floor}

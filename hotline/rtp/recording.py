@@ -152,12 +152,19 @@ class CallRecorder:
         self.frames = 0
         """Frames (sample pairs) written to disk so far."""
         self.discarded = 0
-        """Samples that arrived too late (already on disk) or absurdly far ahead."""
+        """Samples that arrived absurdly far ahead, or too late even to be written into
+        what is on disk (more than ``max_late`` behind it)."""
+        self.late = 0
+        """Samples that arrived after their place was on disk, and were written into it
+        there (a burst after the network held packets back)."""
+        self.max_late = 30 * RATE
+        self.furthest = 0
+        """Just past the furthest sample placed, on either channel."""
         # Interleaved 16-bit little-endian frames from ``frames`` on; zero bytes are silence.
         self._buffer = bytearray(_FRAME * (horizon + 4 * block))
         # Unbuffered: each block reaches the kernel when written, and the disk when
         # ``disk`` synced it; a killed process leaves what was written (``salvage``).
-        self._file = open(self.partial, "xb", buffering=0)  # noqa: SIM115 - owned until close()
+        self._file = open(self.partial, "xb+", buffering=0)  # noqa: SIM115 - owned until close()
         _write_all(self._file, wav_header(0))
         self._closed = False
         self._abandoned = False
@@ -179,7 +186,10 @@ class CallRecorder:
         start = position - self.frames
         if start < 0:
             skip = min(-start, count)
-            self.discarded += skip
+            if -start <= self.max_late and self._patch(channel, position, low[:skip], high[:skip]):
+                self.late += skip
+            else:
+                self.discarded += skip
             low, high, count, start = low[skip:], high[skip:], count - skip, 0
             if not count:
                 return
@@ -187,11 +197,35 @@ class CallRecorder:
         if end > _MAX_AHEAD:
             self.discarded += count
             return
+        self.furthest = max(self.furthest, self.frames + end)
         if end * _FRAME > len(self._buffer):
             self._buffer.extend(bytes(max(end * _FRAME - len(self._buffer), len(self._buffer))))
         at = start * _FRAME + 2 * channel
         self._buffer[at : end * _FRAME : _FRAME] = low
         self._buffer[at + 1 : end * _FRAME : _FRAME] = high
+
+    def _patch(self, channel: int, position: int, low: bytes, high: bytes) -> bool:
+        """Write late samples of ``channel`` into the frames already on disk at
+        ``position`` (the other channel's samples stay as they are); False if the file
+        cannot take them."""
+        if self._closed or position < 0:
+            return False
+        offset = _HEADER.size + position * _FRAME
+        size = len(low) * _FRAME
+        try:
+            frames = bytearray(os.pread(self._file.fileno(), size, offset))
+            if len(frames) != size:
+                return False
+            frames[2 * channel :: _FRAME] = low
+            frames[2 * channel + 1 :: _FRAME] = high
+            done = 0
+            while done < size:
+                done += os.pwrite(self._file.fileno(), frames[done:], offset + done)
+        except OSError:
+            return False
+        if self.disk is not None:
+            self.disk.written()
+        return True
 
     def advance(self, position: int) -> None:
         """The wall clock is at ``position``: write out what is older than the horizon."""
@@ -202,7 +236,8 @@ class CallRecorder:
                 self.disk.written()
 
     def close(self, end: int) -> Path:
-        """Write everything up to ``end`` (pad with silence, cut what lies beyond), sync,
+        """Write everything up to ``end`` (pad with silence, cut what lies beyond but audio
+        up to a second past it, which a late first packet puts there), sync,
         and give the file its final name. Returns that name. After ``abandon`` it keeps
         what reached the disk before the failure (``salvage``)."""
         if self._abandoned:
@@ -211,6 +246,9 @@ class CallRecorder:
             return self.path
         if self._closed:
             return self.path
+        # Audio a late first packet anchored after the call's clock runs past its end
+        # by as much: it is kept, not cut (up to a second).
+        end = max(end, min(self.furthest, end + RATE))
         remaining = max(0, end - self.frames)
         if remaining * _FRAME > len(self._buffer):
             self._buffer.extend(bytes(remaining * _FRAME - len(self._buffer)))

@@ -253,7 +253,9 @@ class MediaSession:
 
     def _place(self, frame: Frame) -> None:
         packet = frame.packet
-        position = self.timeline.place(packet.ssrc, packet.timestamp, frame.arrival)
+        position = self.timeline.place(
+            packet.ssrc, packet.timestamp, frame.arrival, len(packet.payload)
+        )
         codec = self.codecs[packet.payload_type]
         assert self.recorder is not None
         self.recorder.put_g711(self.channel, position, packet.payload, codec)
@@ -285,6 +287,7 @@ class MediaSession:
             "packets_unsent": str(self.transport.dropped if self.transport else 0),
             "dtmf": "".join(self.digits),
             "samples_discarded": str(self.recorder.discarded if self.recorder else 0),
+            "samples_late": str(self.recorder.late if self.recorder else 0),
             "rtp_reanchors": str(self.timeline.reanchors),
         }
 

@@ -52,7 +52,7 @@ def split_hostport(text: str) -> tuple[str, int | None]:
     if not host or any(c in host for c in " <>\"'"):
         raise SIPProtocolError(f"bad host {text!r}")
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not port_text.isdecimal() or not 0 < int(port_text) < 65536:
             raise SIPProtocolError(f"bad port in {text!r}")
         return host, int(port_text)
     return host, None
@@ -167,7 +167,7 @@ class CSeq:
     def parse(cls, text: str) -> CSeq:
         number, _, method = text.strip().partition(" ")
         method = method.strip()
-        if not number.isdigit() or len(number) > 10 or not method.isalpha():
+        if not number.isdecimal() or len(number) > 10 or not method.isalpha():
             raise SIPProtocolError(f"bad CSeq {text[:40]!r}", 400, "Bad CSeq")
         return cls(int(number), method)
 

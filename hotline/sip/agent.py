@@ -215,6 +215,18 @@ class UserAgent(OutgoingCalls):
         self.registration = None
 
     # ---- requests -----------------------------------------------------------------
+    def session_overdue(self, call_id: str, now: float) -> int | None:
+        """The session interval of a call whose caller stopped refreshing it: RFC 4028
+        §10 has the side that does not refresh send BYE shortly before it would expire
+        (by a third of the interval, 32 s at most). ``None`` while it is on time."""
+        dialog = self._dialogs.get(call_id)
+        if dialog is None or not dialog.session_expires or dialog.state != "confirmed":
+            return None
+        interval = dialog.session_expires
+        if now - dialog.refreshed_at > interval - min(32, interval / 3):
+            return interval
+        return None
+
     def _on_invite(self, request: Request, peer: Peer, now: float) -> None:
         key = transaction_key(request)
         if self._txns.repeat(key):  # a retransmission: repeat what we last said (§17.2.1)
@@ -236,13 +248,17 @@ class UserAgent(OutgoingCalls):
         caller = request.from_
         if not caller.tag:
             raise SIPProtocolError("From without a tag", 400, "Missing From Tag")
+        # Everything that can refuse the INVITE is read before the dialog exists: a
+        # refusal after it would leave the dialog behind, and its Call-ID refused for good.
+        callee = URI.parse(request.uri)
+        remote_target = Address.parse(contact[0]).uri
         dialog = Dialog(
             call_id=request.call_id,
             peer=peer,
             invite_key=key,
             local=request.to.with_tag(secrets.token_hex(4)),
             remote=caller,
-            remote_target=Address.parse(contact[0]).uri,
+            remote_target=remote_target,
             route_set=request.headers.get_all("Record-Route"),
             remote_cseq=request.cseq.number,
             pending=request,
@@ -252,9 +268,7 @@ class UserAgent(OutgoingCalls):
         self._dialogs[request.call_id] = dialog
         self._final_or_provisional(dialog, 100, "Trying", now)
         self._events.append(
-            IncomingCall(
-                request.call_id, caller, URI.parse(request.uri), request.body, peer, request
-            )
+            IncomingCall(request.call_id, caller, callee, request.body, peer, request)
         )
 
     def _on_reinvite(self, request: Request, peer: Peer, now: float, key: str) -> None:
@@ -387,10 +401,14 @@ class UserAgent(OutgoingCalls):
             ("Content-Type", "application/sdp"),
         ]
         expires = (request.headers.get("Session-Expires") or "").split(";")[0].strip()
-        if expires.isdigit():
+        if expires.isascii() and expires.isdecimal() and 0 < int(expires) <= 86_400:
             # RFC 4028 §9: accept the caller's session timer; it refreshes (re-INVITE) and
-            # we answer. A call whose refreshes stop is caught by the RTP silence timeout.
+            # we answer. One whose refreshes stop is ended (``session_overdue``), on hold
+            # too, where the RTP silence timeout does not run.
             headers += [("Session-Expires", f"{expires};refresher=uac"), ("Require", "timer")]
+            dialog.session_expires, dialog.refreshed_at = int(expires), now
+        else:  # none asked for; a refresh without one turns the timer off (§9)
+            dialog.session_expires = 0
         data = bytes(
             response_to(request, 200, "OK", to_tag=dialog.local.tag, headers=headers, body=sdp)
         )

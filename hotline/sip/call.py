@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hotline.rtp.recording import CallRecorder
@@ -61,6 +61,9 @@ class LiveCall:
     session_id: int = 0
     operator: OperatorLeg | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    key: str = ""
+    """The call's identity in its facts and in the store (``call_key``): the SIP dialog
+    is ``call_id``, which a caller's phone chooses and may use again."""
 
     def describe(
         self, offer: SessionDescription | None, address: str, codecs: tuple[str, ...]
@@ -107,6 +110,8 @@ class LiveCall:
         on_hold = not (negotiated.receiving and negotiated.sending)
         if self.on_hold and not on_hold:
             media.last_packet_at = now  # the silence timeout starts again after a hold
+        if on_hold != self.on_hold:
+            media.timeline.pause()  # a sender may leave its clock where it was on hold
         media.receiving, media.sending = negotiated.receiving, negotiated.sending
         self.on_hold = on_hold
         return self.state == "answered" and media.sending and media.notice_state != "complete"
@@ -124,13 +129,25 @@ class LiveCall:
         return LiveCallStatus(self.call_id, self.caller, self.state, since, self.peer.transport)
 
 
+KEY_CALL_ID = 96
+"""Characters of the Call-ID kept in a call's key (the store keeps 128 in all)."""
+
+
+def call_key(call_id: str, started_at: datetime) -> str:
+    """The Call-ID and the instant the INVITE came, ``<Call-ID>~<UTC time>``: a phone
+    that uses a Call-ID again after the call ended (a restarted softphone, a gateway
+    counting from one) makes another call, with its own case and recording, not one
+    more recording of the first call."""
+    return f"{call_id[:KEY_CALL_ID]}~{started_at.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}"
+
+
 _UNSAFE = re.compile(r"[^0-9A-Za-z+._-]")
 
 
 def recording_name(directory: Path, call: LiveCall, at: datetime) -> Path:
     """``<UTC time>-<caller>-<call id hash>.wav``: sortable, unique, safe on any disk."""
     caller = _UNSAFE.sub("_", call.caller)[:32] or "unknown"
-    digest = hashlib.sha256(call.call_id.encode()).hexdigest()[:10]
+    digest = hashlib.sha256((call.key or call.call_id).encode()).hexdigest()[:10]
     return directory / f"{at:%Y%m%dT%H%M%SZ}-{caller}-{digest}.wav"
 
 

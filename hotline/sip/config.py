@@ -132,7 +132,7 @@ def parse_listen(value: str) -> tuple[str, int] | None:
         port = rest.lstrip(":") or "5060"
     else:
         host, _, port = value.rpartition(":") if ":" in value else (value, "", "5060")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not host or not port.isdecimal() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"HOTLINE_SIP: {value!r} is not host:port or off")
     return host, int(port)
 

@@ -43,6 +43,10 @@ class Dialog:
     """The INVITE of a call we placed."""
     cancel: bool = False
     """We gave up on a call we placed before it was answered."""
+    session_expires: int = 0
+    """The session interval the caller asked for (RFC 4028), in seconds; 0: none."""
+    refreshed_at: float = 0.0
+    """When its last refresh (or the call) was answered."""
 
     def request(self, method: str, via: str, user_agent: str) -> Request:
         self.local_cseq += 1

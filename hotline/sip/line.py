@@ -36,7 +36,7 @@ from hotline.sip import events as ev
 from hotline.sip import sdp
 from hotline.sip.agent import AgentConfig, UserAgent
 from hotline.sip.bridge import BridgeHooks, OperatorBridge
-from hotline.sip.call import LiveCall, recording_name
+from hotline.sip.call import LiveCall, call_key, recording_name
 from hotline.sip.config import SIPConfig, load_notice
 from hotline.sip.register import RegistrationConfig
 from hotline.sip.spool import (
@@ -250,9 +250,10 @@ class SIPLine:
             offer=None,
             session_id=random.getrandbits(40),
         )
+        call.key = call_key(event.call_id, call.started_at)
         self._emit(
             CallStarted(
-                call_id=call.call_id,
+                call_id=call.key,
                 source="sip",
                 at=call.started_at,
                 caller=call.caller,
@@ -277,7 +278,7 @@ class SIPLine:
             agent.reject(call.call_id, exc.status, exc.reason, now)
             self._emit(
                 CallEnded(
-                    call_id=call.call_id,
+                    call_id=call.key,
                     at=datetime.now(UTC),
                     answered=False,
                     cause=f"rejected: {exc.status} {exc}",
@@ -382,7 +383,7 @@ class SIPLine:
                 Incident(
                     kind=IncidentKind.UNRECORDED,
                     at=datetime.now(UTC),
-                    call_id=call.call_id,
+                    call_id=call.key,
                     detail=f"SIP call refused: cannot record ({exc})",
                 )
             )
@@ -395,14 +396,14 @@ class SIPLine:
         assert agent is not None and call.our_sdp is not None
         call.answered_at = datetime.now(UTC)
         path = recording_name(self.config.recordings_dir, call, call.answered_at)
-        claim = Claim(call.call_id, call.caller, call.callee, call.answered_at.isoformat())
+        claim = Claim(call.key, call.caller, call.callee, call.answered_at.isoformat())
         claim_path = write_claim(path, claim)  # these raise OSError before we answer
         try:
             recorder = CallRecorder(path, disk=self._disk)
         except OSError:
             drop_claim(claim_path)
             raise
-        self._claims.hold(call.call_id, claim_path)
+        self._claims.hold(call.key, claim_path)
         call.state, call.answered_clock = "answered", now
         media.start(now, recorder)
         if call.negotiated is not None:
@@ -410,8 +411,8 @@ class SIPLine:
         agent.answer(call.call_id, bytes(call.our_sdp), now)
         self._process()
         self._playing.add(call)
-        self._emit(CallAnswered(call_id=call.call_id, at=call.answered_at))
-        self._emit(RecordingStarted(call_id=call.call_id, at=call.answered_at, name=str(path)))
+        self._emit(CallAnswered(call_id=call.key, at=call.answered_at))
+        self._emit(RecordingStarted(call_id=call.key, at=call.answered_at, name=str(path)))
 
     async def _finish(self, call: LiveCall) -> None:
         self._playing.discard(call)
@@ -432,19 +433,19 @@ class SIPLine:
             try:
                 path = await asyncio.to_thread(media.recorder.close, round(duration * RATE))
             except OSError as exc:  # its claim stays: the next start tries again
-                self._claims.forget(call.call_id)
+                self._claims.forget(call.key)
                 self._emit(
                     Incident(
                         kind=IncidentKind.INCOMPLETE,
                         at=ended_at,
-                        call_id=call.call_id,
+                        call_id=call.key,
                         detail=f"the recording could not be finished: {exc}",
                     )
                 )
             else:
                 self._emit(
                     RecordingFinished(
-                        call_id=call.call_id,
+                        call_id=call.key,
                         at=ended_at,
                         path=path,
                         started_at=call.answered_at,
@@ -452,10 +453,11 @@ class SIPLine:
                         details=details,
                     )
                 )
-        self._calls.pop(call.call_id, None)
-        self._emit(
-            CallEnded(call_id=call.call_id, at=ended_at, answered=answered, cause=call.cause)
-        )
+        if self._calls.get(call.call_id) is call:
+            # A phone may use the Call-ID again at once (a new INVITE right after its
+            # BYE): that call is filed under the same Call-ID and must stay there.
+            del self._calls[call.call_id]
+        self._emit(CallEnded(call_id=call.key, at=ended_at, answered=answered, cause=call.cause))
 
     def _hangup(self, call: LiveCall, cause: str) -> None:
         now = self._now()
@@ -479,7 +481,7 @@ class SIPLine:
         config = self.config
         while True:
             await asyncio.sleep(0.25)
-            now = self._now()
+            now, agent = self._now(), self._agent
             for call in list(self._calls.values()):
                 media = call.media
                 if call.state != "answered" or media is None or call.ended_clock is not None:
@@ -491,8 +493,11 @@ class SIPLine:
                     self._recording_failed(call, exc)
                 self._bridge.housekeeping(call, media, now)
                 quiet = now - media.last_packet_at
+                overdue = agent.session_overdue(call.call_id, now) if agent is not None else None
                 if media.receiving and not call.on_hold and quiet > config.rtp_silence_timeout:
                     self._hangup(call, f"no RTP for {config.rtp_silence_timeout:g} s")
+                elif overdue is not None:
+                    self._hangup(call, f"the caller stopped refreshing its {overdue} s session")
                 elif now - call.answered_clock > config.max_call_seconds:
                     self._hangup(call, f"maximum call length {config.max_call_seconds:g} s")
 
@@ -506,7 +511,7 @@ class SIPLine:
             Incident(
                 kind=IncidentKind.INCOMPLETE,
                 at=datetime.now(UTC),
-                call_id=call.call_id,
+                call_id=call.key,
                 detail=f"the recording stopped: {exc}",
             )
         )

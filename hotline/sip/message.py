@@ -186,7 +186,7 @@ class Request(Message):
         self.from_, self.to, self.top_via  # noqa: B018 - parse them, raising if malformed
         forwards = self.headers.get("Max-Forwards")
         if forwards is not None:
-            if not forwards.strip().isdigit():
+            if not forwards.strip().isdecimal():
                 raise SIPProtocolError("bad Max-Forwards", 400, "Bad Max-Forwards")
             if int(forwards) == 0 and self.method not in ("OPTIONS", "ACK"):
                 raise SIPProtocolError("Max-Forwards is 0", 483, "Too Many Hops")
@@ -233,14 +233,19 @@ def parse_message(data: bytes) -> Request | Response:
     body = data[end + separator :]
     length = headers.get("Content-Length")
     if length is not None:
-        if not length.strip().isdigit():
+        if not length.strip().isdecimal():
             raise SIPProtocolError("bad Content-Length", 400, "Bad Content-Length")
         if int(length) > len(body):
             raise SIPProtocolError("body shorter than Content-Length", 400, "Truncated Body")
         body = body[: int(length)]
     parts = start.split(" ", 2)
     if start.startswith("SIP/"):
-        if len(parts) < 2 or parts[0] != "SIP/2.0" or not parts[1].isdigit() or len(parts[1]) != 3:
+        if (
+            len(parts) < 2
+            or parts[0] != "SIP/2.0"
+            or not parts[1].isdecimal()
+            or len(parts[1]) != 3
+        ):
             raise SIPProtocolError(f"malformed status line {start[:60]!r}")
         reason = parts[2] if len(parts) > 2 else ""
         return Response(headers=headers, body=body, status=int(parts[1]), reason=reason)
@@ -302,7 +307,7 @@ class StreamFramer:
             for line in bytes(self._buffer[:end]).split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
                 if name.strip().lower() in (b"content-length", b"l"):
-                    if not value.strip().isdigit():
+                    if not value.strip().isdigit():  # bytes: ASCII digits only
                         raise SIPProtocolError("bad Content-Length on a stream")
                     length = int(value.strip())
             total = end + 4 + length

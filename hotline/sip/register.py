@@ -106,7 +106,7 @@ class Registration:
             return None, now
         if response.status == 423:
             minimum = (response.headers.get("Min-Expires") or "").strip()
-            if minimum.isdigit() and int(minimum) > self._expiry:
+            if minimum.isdecimal() and int(minimum) > self._expiry:
                 self._expiry = int(minimum)
                 return None, now
         if response.status >= 300:
@@ -123,10 +123,13 @@ class Registration:
                 address = Address.parse(contact)
             except SIPProtocolError:
                 continue
-            if address.uri.user == self.config.user and address.params.get("expires", "").isdigit():
+            if (
+                address.uri.user == self.config.user
+                and address.params.get("expires", "").isdecimal()
+            ):
                 return max(1, int(address.params["expires"]))
         header = (response.headers.get("Expires") or "").strip()
-        return max(1, int(header)) if header.isdigit() else self._expiry
+        return max(1, int(header)) if header.isdecimal() else self._expiry
 
     def _failed(self, why: str, now: float) -> tuple[RegistrationChanged | None, float | None]:
         self.state, self.last_error, self.expires_at = "failed", why, None

@@ -45,7 +45,7 @@ class Media:
     def clock_rate(self, payload_type: int) -> int:
         mapped = self.rtpmap.get(payload_type, "")
         rate = mapped.split("/")[1] if mapped.count("/") >= 1 else "8000"
-        return int(rate) if rate.isdigit() else 0
+        return int(rate) if rate.isdecimal() else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +210,7 @@ def accept_answer(ours: SessionDescription, theirs: SessionDescription) -> Negot
 def _pick(m: Media, codecs: tuple[str, ...]) -> tuple[int, str, int | None] | None:
     if m.kind != "audio" or m.port == 0 or m.protocol.upper() not in ("RTP/AVP", "RTP/AVPF"):
         return None
-    numbers = [int(f) for f in m.formats if f.isdigit() and int(f) < 128]
+    numbers = [int(f) for f in m.formats if f.isdecimal() and int(f) < 128]
     event_pt = next(
         (
             pt
@@ -235,7 +235,7 @@ def _remote(sd: SessionDescription, m: Media) -> tuple[str, int] | None:
 
 def _parse_media_line(value: str) -> Media:
     parts = value.split()
-    if len(parts) < 4 or not parts[1].split("/")[0].isdigit():
+    if len(parts) < 4 or not parts[1].split("/")[0].isdecimal():
         raise SIPProtocolError(f"bad m= line {value[:40]!r}", 400, "Bad SDP")
     port = int(parts[1].split("/")[0])
     if port > 65535:
@@ -248,7 +248,7 @@ def _media_attribute(m: Media, attr: str, arg: str) -> Media:
         return replace(m, direction=attr)
     if attr in ("rtpmap", "fmtp"):
         pt_text, _, rest = arg.partition(" ")
-        if not pt_text.isdigit() or int(pt_text) > 127:
+        if not pt_text.isdecimal() or int(pt_text) > 127:
             return m  # not ours to understand: a bad attribute is ignored (RFC 4566 §5.13)
         pt = int(pt_text)
         if attr == "rtpmap":
@@ -258,7 +258,7 @@ def _media_attribute(m: Media, attr: str, arg: str) -> Media:
                 rtpmap={**m.rtpmap, pt: f"{encoding.upper()}/{rate}" if rate else encoding.upper()},
             )
         return replace(m, fmtp={**m.fmtp, pt: rest.strip()})
-    if attr == "ptime" and arg.strip().isdigit():
+    if attr == "ptime" and arg.strip().isdecimal():
         return replace(m, ptime=int(arg.strip()))
     return m
 

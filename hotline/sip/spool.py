@@ -163,7 +163,9 @@ def recovery_facts(leftover: Leftover, now: datetime) -> tuple[str, list[CallFac
     salvaged = leftover.seconds is not None
     cause = "the line stopped during the call"
     facts: list[CallFact] = []
-    if claim is not None and salvaged:
+    if claim is not None:
+        # Said again whether or not it was stored (the store ignores a call it has): if
+        # it was lost, the call would otherwise be adopted without its caller.
         facts.append(
             CallStarted(
                 call_id=call_id,
@@ -193,6 +195,15 @@ def recovery_facts(leftover: Leftover, now: datetime) -> tuple[str, list[CallFac
         )
         facts.append(Incident(kind=IncidentKind.INCOMPLETE, at=now, call_id=call_id, detail=detail))
         facts.append(CallEnded(call_id=call_id, at=leftover.stopped_at, answered=True, cause=cause))
+    else:  # finished before the stop: its end, in case that fact was lost with the rest
+        facts.append(
+            CallEnded(
+                call_id=call_id,
+                at=leftover.stopped_at,
+                answered=True,
+                cause="ended before the line stopped",
+            )
+        )
     return call_id, facts
 
 

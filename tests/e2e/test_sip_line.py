@@ -67,6 +67,15 @@ async def _case_with_transcript(data: Path) -> tuple[tuple[object, ...], str]:
             await asyncio.sleep(0.3)
 
 
+async def _rows(data: Path, sql: str, count: int) -> list[tuple[object, ...]]:
+    async with asyncio.timeout(60):
+        while True:
+            rows = query(data, sql)
+            if len(rows) >= count:
+                return rows
+            await asyncio.sleep(0.3)
+
+
 async def _stop(proc: asyncio.subprocess.Process) -> None:
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -103,6 +112,38 @@ async def test_sipp_calls_become_draft_cases(
     notice = frames[: 8000 * 5, 1].astype(np.float64)
     assert np.sqrt(np.mean(notice**2)) > 300  # speech, not silence
     assert "recorded" in text
+
+
+async def test_a_call_id_used_again_is_another_call_with_its_own_case(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A phone that uses a Call-ID again after the call ended (a restarted softphone, a
+    gateway counting from one) makes a second call: its recording is its own evidence,
+    in its own case with its own caller, not one more recording of the first call."""
+    wav = speech.phone_speech("I want to report a problem.", tmp_path / "short.wav")
+    pcap = speech_pcap(wav, tmp_path / "short.pcap", "PCMU")
+    data = Path(cli_env["HOTLINE_DATA_DIR"])
+    reused = ("-cid_str", "reused-call-id@127.0.0.1")
+    proc, sip = await _serve(cli_env)
+    try:
+        for _ in range(2):
+            run = await run_sipp(tmp_path, call_scenario(pcap, "PCMU", 2500), sip, extra=reused)
+            assert run.returncode == 0, run.output[-2000:]
+        await _rows(data, "SELECT id FROM recordings", 2)
+    finally:
+        await _stop(proc)
+    calls = query(data, "SELECT id, external_id, state FROM calls ORDER BY id")
+    assert len(calls) == 2 and all(state == "ended" for _id, _ext, state in calls)
+    assert all(ext.startswith("reused-call-id@127.0.0.1~") for _id, ext, _s in calls)
+    rows = query(
+        data,
+        "SELECT r.call_id, c.id FROM recordings r JOIN cases c ON c.call_id = r.call_id "
+        "ORDER BY r.id",
+    )
+    assert [call for call, _case in rows] == [calls[0][0], calls[1][0]]
+    assert len({case for _call, case in rows}) == 2
+    started = query(data, "SELECT subject FROM audit_events WHERE action = 'call.started'")
+    assert sorted(subject for (subject,) in started) == [f"call:{c[0]}" for c in calls]
 
 
 async def test_baresip_call_becomes_a_draft_case(cli_env: dict[str, str], tmp_path: Path) -> None:

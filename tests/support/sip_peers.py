@@ -586,3 +586,28 @@ def operator_hangs_up_scenario(pcap: Path, codec: str, talk_ms: int) -> str:
         + '<recv response="200"/>\n',
         "operator hangs up",
     )
+
+
+def session_timer_scenario(codec: str, expires: int, hold_ms: int) -> str:
+    """Call with a session timer (RFC 4028) of ``expires`` s, put the hotline on hold
+    (a re-INVITE that refreshes it), then never refresh again: wait for its BYE."""
+    timer = f"Session-Expires: {expires}\n"
+    invite = _request("INVITE", 1, body=_sdp(codec), in_dialog=False, extra=timer)
+    hold = _request("INVITE", 2, body=_sdp(codec, "sendonly"), extra=timer)
+    ok = (
+        "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n[last_CSeq:]\n"
+        f"Contact: <sip:{CALLER}@[local_ip]:[local_port];transport=[transport]>\n"
+        "Content-Length: 0\n"
+    )
+    return scenario(
+        _send(invite)
+        + '<recv response="100" optional="true"/>\n<recv response="180" optional="true"/>\n'
+        + '<recv response="200" rtd="true"/>\n'
+        + _send(_request("ACK", 1), retrans=False)
+        + f'<pause milliseconds="{hold_ms}"/>\n'
+        + _send(hold)
+        + '<recv response="100" optional="true"/>\n<recv response="200"/>\n'
+        + _send(_request("ACK", 2), retrans=False)
+        + '<recv request="BYE" timeout="20000"/>\n'
+        + _send(ok, retrans=False)
+    )

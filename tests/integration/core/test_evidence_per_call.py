@@ -169,3 +169,36 @@ async def test_the_migration_keeps_recordings_and_lets_identical_bytes_in(db_url
         assert sorted(r.call_id for r in rows) == sorted(ids.values()) and len(calls) == 2
     finally:
         await db.close()
+
+
+async def test_a_call_id_and_caller_longer_than_the_table_keeps_are_stored(
+    core: Hotline, tmp_path: Path
+) -> None:
+    """A SIP Call-ID, a caller and a display name are the caller's phone's to choose:
+    longer than the columns hold, they are shortened (two long ids stay two calls), not
+    refused by PostgreSQL, which would lose the call and its case."""
+    first, second = "x" * 200 + "-one", "x" * 200 + "-two"
+    for n, call_id in enumerate((first, second)):
+        await core.intake.handle(
+            facts.CallStarted(
+                call_id=call_id,
+                source="sip",
+                at=T0,
+                caller="1" * 100,
+                caller_name="名" * 200,
+                callee="2" * 100,
+            )
+        )
+        path = tmp_path / f"long-{n}.wav"
+        path.write_bytes(MIXMONITOR_SAMPLE.read_bytes())
+        done = await core.intake.handle(
+            facts.RecordingFinished(call_id=call_id, at=T0, path=path, started_at=T0)
+        )
+        assert done is not None and not done.duplicate
+        assert done.call.source == "sip" and len(done.call.external_id) == 128
+    async with core.db.session() as s:
+        calls = (await s.exec(select(Call).order_by(col(Call.id)))).all()
+        cases = (await s.exec(select(Case))).all()
+    assert len(calls) == 2 and len(cases) == 2
+    assert calls[0].external_id != calls[1].external_id
+    assert calls[0].caller_raw == "1" * 64 and calls[0].caller_name == "名" * 128

@@ -33,6 +33,7 @@ from tests.support.sip_peers import (
     hold_scenario,
     offerless_scenario,
     run_sipp,
+    session_timer_scenario,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -263,3 +264,20 @@ async def test_sipps_own_pcap_scenario_with_dtmf(tmp_path: Path, start_line: Lin
     assert finished.details["dtmf"] == "1"
     caller, _ = read_recording(finished.path)
     assert caller.any() and abs(len(caller) / 8000 - finished.expected_duration) < 0.1
+
+
+async def test_a_session_timer_nobody_refreshes_ends_the_call_on_hold_too(
+    tmp_path: Path, start_line: LineFactory
+) -> None:
+    """RFC 4028: the caller asked for a 3 s session and refreshed it once, with the
+    re-INVITE that put the call on hold (no RTP then, so the silence timeout does not
+    run), and never again: the line hangs up a third of the interval before it would
+    expire, and the recording is sealed as usual."""
+    line = await start_line()
+    run = await run_sipp(tmp_path, session_timer_scenario("PCMU", 3, 500), line.target)
+    assert run.returncode == 0, run.output[-3000:]
+    await line.facts.ended()
+    (ended,) = line.facts.of(CallEnded)
+    assert ended.answered and ended.cause == "the caller stopped refreshing its 3 s session"
+    (finished,) = line.facts.of(RecordingFinished)
+    assert 2.0 <= finished.expected_duration <= 4.0, finished.expected_duration

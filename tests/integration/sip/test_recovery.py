@@ -72,7 +72,11 @@ async def test_leftovers_are_handed_over_at_start(tmp_path: Path, start_line: Li
 
     again = by_call["u@x"]
     assert again.path == unstored and len(read_recording(unstored)[0]) == 8000
-    assert not line.facts.of(Incident, "u@x") and not line.facts.of(CallEnded, "u@x")
+    assert not line.facts.of(Incident, "u@x")
+    # Its call is told again, caller included, in case those facts were lost too.
+    assert [f.caller for f in line.facts.of(CallStarted, "u@x")] == ["13900139000"]
+    (ended,) = line.facts.of(CallEnded, "u@x")
+    assert ended.answered and ended.at == again.at
 
     orphaned = by_call["recovered:20261128T032000Z-x-cccc.wav"]
     assert len(read_recording(orphaned.path)[0]) == 800

@@ -221,3 +221,57 @@ async def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(SIPError, match=f"HOTLINE_SIP: cannot listen on 127.0.0.1:{port}"):
             await line.start()
         await line.stop()
+
+
+def _invite(
+    port: int, call_id: str, sdp_port: str, *, cseq: str = "1", uri: str = "sip:12340@127.0.0.1"
+) -> bytes:
+    body = (
+        "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {sdp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    ).encode()
+    head = (
+        f"INVITE {uri} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{os.urandom(6).hex()}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:13800138000@127.0.0.1:{port}>;tag=a1\r\n"
+        "To: <sip:12340@127.0.0.1>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        f"CSeq: {cseq} INVITE\r\n"
+        f"Contact: <sip:13800138000@127.0.0.1:{port}>\r\n"
+        "Content-Type: application/sdp\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def test_digits_of_other_scripts_are_bad_input_not_a_crash(
+    tmp_path: Path, start_line: LineFactory
+) -> None:
+    """``²`` passes ``str.isdigit`` but not ``int``: in an SDP port it left the call
+    ringing for ever and its Call-ID refused; in CSeq it raised out of the transport."""
+    line = await start_line()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        udp.settimeout(3)
+        port = udp.getsockname()[1]
+        for call_id, message in [
+            ("sdp-sup", _invite(port, "sdp-sup", "\u00b2")),
+            ("cseq-sup", _invite(port, "cseq-sup", "40000", cseq="\u00b2")),
+            # A Request-URI with port 0, then the same Call-ID again: refused as bad
+            # input both times, never "Loop Detected" (a dialog left behind).
+            ("uri", _invite(port, "bad-uri", "40000", uri="sip:12340@127.0.0.1:0")),
+            ("uri-again", _invite(port, "bad-uri", "\u00b2")),
+        ]:
+            udp.sendto(message, ("127.0.0.1", line.port))
+            finals = []
+            deadline = time.monotonic() + 3
+            while not finals and time.monotonic() < deadline:
+                reply = (await asyncio.to_thread(udp.recv, 65535)).decode(errors="replace")
+                status = reply.split(" ", 2)[1]
+                if not status.startswith("1"):
+                    finals.append(status)
+            assert finals and finals[0] in ("400", "488"), (call_id, finals)
+    await asyncio.sleep(0.2)
+    assert not line.line._calls
+    assert line.line.status.running

@@ -27,16 +27,22 @@ def test_channels_positions_and_length(tmp_path: Path) -> None:
     recorder.put(SENT, 0, np.full(320, -7, dtype=np.int16))
     recorder.advance(4000)
     assert recorder.frames >= 800
-    recorder.put(CALLER, 10, np.ones(10, dtype=np.int16))  # already on disk: discarded
-    assert recorder.discarded == 10
+    # Already on disk: written into it there, the other channel left as it was.
+    recorder.put(CALLER, 10, np.ones(10, dtype=np.int16))
+    assert (recorder.late, recorder.discarded) == (10, 0)
+    recorder.max_late = 100
+    recorder.put(CALLER, 0, np.full(5, 9, dtype=np.int16))  # further back than that
+    assert (recorder.late, recorder.discarded) == (10, 5)
     recorder.put(CALLER, 4800, np.full(400, 3, dtype=np.int16))  # runs past the end
+    recorder.put(CALLER, 5000 + 8000 + 100, np.full(50, 4, dtype=np.int16))  # far past it
     path = recorder.close(5000)
     assert path == target and not recorder.partial.exists()
     frames = read(path)
-    assert len(frames) == 5000
-    assert (frames[:160, 0] == 50).all() and (frames[160:320, 0] == 100).all()
+    assert len(frames) == 5000 + 8000  # up to a second past the end is kept, no more
+    assert (frames[:10, 0] == 50).all() and (frames[10:20, 0] == 1).all()
+    assert (frames[20:160, 0] == 50).all() and (frames[160:320, 0] == 100).all()
     assert (frames[:320, 1] == -7).all() and not frames[320:4800].any()
-    assert (frames[4800:, 0] == 3).all()
+    assert (frames[4800:5200, 0] == 3).all() and not frames[5200:].any()
 
 
 def test_a_finished_name_is_never_reused(tmp_path: Path) -> None:

@@ -136,3 +136,47 @@ def test_timeline_places_by_timestamp_and_reanchors() -> None:
     assert line.place(1, 5, arrival=9000) == 9000 and line.reanchors == 1  # clock went back
     assert line.place(1, 5 + 8000, arrival=9100) == 9100 and line.reanchors == 2  # jumped ahead
     assert line.place(2, 99, arrival=9200) == 9200  # a new source
+
+
+def test_a_burst_after_the_network_held_packets_back_keeps_each_in_its_place() -> None:
+    """1.5 s of packets held back and let through at once: each stays where its
+    timestamp says, none lands on another (placed by arrival, the caller's words in
+    the stall were written over each other)."""
+    line = Timeline()
+    placed = [line.place(7, 1000 + 160 * k, arrival=160 * k, samples=160) for k in range(30)]
+    burst = 160 * 105  # packets 30-104 arrive together, when 105 is due
+    placed += [line.place(7, 1000 + 160 * k, arrival=burst, samples=160) for k in range(30, 105)]
+    placed += [line.place(7, 1000 + 160 * k, arrival=160 * k, samples=160) for k in range(105, 150)]
+    assert placed == [160 * k for k in range(150)] and line.reanchors == 0
+
+
+def test_a_late_first_packet_shifts_the_stream_and_overwrites_nothing() -> None:
+    """The first 25 packets held back 0.48 s: the stream starts late and stays a
+    constant step behind its clock, every packet after the one before."""
+    line = Timeline()
+    late = 160 * 24
+    placed = [line.place(7, 160 * k, arrival=late, samples=160) for k in range(25)]
+    placed += [line.place(7, 160 * k, arrival=160 * k, samples=160) for k in range(25, 100)]
+    assert placed == [late + 160 * k for k in range(100)]
+    assert line.end == late + 160 * 100
+
+
+def test_after_a_hold_the_clock_need_not_follow() -> None:
+    """A sender that left its clock where it was across a 5 s hold: after the hold
+    (the SDP said so) its audio goes where it arrives, not 5 s back."""
+    line = Timeline()
+    assert line.place(7, 0, arrival=0, samples=160) == 0
+    assert line.place(7, 160, arrival=160, samples=160) == 160
+    line.pause()
+    assert line.place(7, 320, arrival=320 + 5 * 8000, samples=160) == 320 + 5 * 8000
+    assert line.reanchors == 1
+
+
+def test_numbers_that_jump_leave_no_memory_behind() -> None:
+    """A sender whose sequence numbers step by 100 (each a loss, within the dropout
+    limit): what the buffer remembers to tell duplicates stays a few dozen numbers."""
+    jb = JitterBuffer(capacity=16)
+    for n in range(5000):
+        jb.add(packet((n * 100) & 0xFFFF), 0)
+    assert len(jb._released) <= 4 * 16 + 1
+    assert jb.stats.received == 5000

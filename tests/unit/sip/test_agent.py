@@ -303,3 +303,36 @@ def test_a_cancel_nobody_answers_ends_the_call_after_64_t1() -> None:
         ua.handle_timer(deadline)
     events, _ = drain(ua)
     assert events == [ev.CallEnded(call_id, "cancelled")] and ua.calls == 0
+
+
+def test_a_session_whose_refreshes_stop_is_overdue() -> None:
+    """RFC 4028 §10: the side that does not refresh ends the call shortly before the
+    session would expire (by a third of the interval, 32 s at most); each refresh
+    (a re-INVITE answered) starts the interval again. On hold too, where no RTP flows."""
+    ua = agent()
+    invite = INVITE.replace(
+        b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nSession-Expires: 120\r\n"
+    )
+    ua.receive(invite, PEER, 0.0)
+    call = drain(ua)[0][0]
+    assert isinstance(call, ev.IncomingCall)
+    ua.answer(call.call_id, b"v=0\r\n", 0.5)
+    ok = drain(ua)[1][-1]
+    assert isinstance(ok, Response)
+    ua.receive(request("ACK", ok), PEER, 0.6)
+    drain(ua)
+    assert ua.session_overdue(call.call_id, 0.5 + 88) is None
+    assert ua.session_overdue(call.call_id, 0.5 + 89) == 120
+    refresh = request("INVITE", ok, cseq=2, branch="z9hG4bK-refresh").replace(
+        b"Content-Length: 0",
+        b"Session-Expires: 120\r\nContent-Type: application/sdp\r\nContent-Length: 5",
+    )
+    ua.receive(refresh + b"v=0\r\n", PEER, 50.0)
+    drain(ua)
+    ua.accept_offer(call.call_id, b"v=0\r\n", 50.0)
+    assert statuses(drain(ua)[1]) == [200]
+    ua.receive(request("ACK", ok, cseq=2), PEER, 50.1)
+    drain(ua)
+    assert ua.session_overdue(call.call_id, 0.5 + 89) is None
+    assert ua.session_overdue(call.call_id, 50 + 89) == 120
+    assert ua.session_overdue("no-such-call", 1000.0) is None

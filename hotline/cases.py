@@ -64,7 +64,8 @@ async def next_case_number(session: AsyncSession, prefix: str, when: datetime, t
 
 async def get_case(session: AsyncSession, ref: str | int) -> Case:
     """A case by id (``12``) or number (``HL-2026-000012``)."""
-    if isinstance(ref, int) or str(ref).isdigit():
+    text = str(ref)
+    if isinstance(ref, int) or (text.isascii() and text.isdecimal() and len(text) <= 18):
         case = await session.get(Case, int(ref))
     else:
         case = (await session.exec(select(Case).where(col(Case.number) == str(ref)))).first()

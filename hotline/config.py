@@ -6,7 +6,7 @@ program at start with one line naming the setting::
 
     HOTLINE_HTTP: expected HOST:PORT, got 'localhost'
 
-May import: ``hotline.errors``.
+May import: ``hotline.errors``, ``transcriber.languages``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from hotline.errors import ConfigError
+from transcriber import languages
 
 ENV_PREFIX = "HOTLINE_"
 _NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG"})
@@ -39,7 +40,7 @@ _NOT_SETTINGS = frozenset({ENV_PREFIX + "CONFIG"})
 
 def _host_port(value: str) -> str:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
         raise ValueError(f"expected HOST:PORT, got {value!r}")
     return value
 
@@ -270,7 +271,7 @@ class Settings(BaseModel):
     @classmethod
     def _port_range(cls, value: str) -> str:
         low, _, high = value.partition("-")
-        if not (low.strip().isdigit() and high.strip().isdigit()):
+        if not (low.strip().isdecimal() and high.strip().isdecimal()):
             raise ValueError(f"expected LOW-HIGH, such as 10000-20000; got {value!r}")
         return value
 
@@ -292,16 +293,14 @@ class Settings(BaseModel):
             if not part.strip():
                 continue
             name, sep, years = part.rpartition("=")
-            if not sep or not name.strip() or not years.strip().isdigit() or int(years) < 1:
+            if not sep or not name.strip() or not years.strip().isdecimal() or int(years) < 1:
                 raise ValueError(f"expected CATEGORY=YEARS, comma-separated; got {part!r}")
         return value
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
-        if value != "auto" and not (value.isalpha() and 2 <= len(value) <= 3):
-            raise ValueError(f"expected a language code such as zh or en, or auto; got {value!r}")
-        return value.lower()
+        return languages.check(value)
 
     @field_validator("timezone")
     @classmethod

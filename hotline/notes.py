@@ -13,6 +13,7 @@ May import: ``hotline.casework``, ``hotline.store``, ``hotline.evidence``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +30,17 @@ from hotline.webhooks.outbox import Outbox
 
 class IntakeTaken(InputError):
     """Another operator's form is already attached to this call."""
+
+
+class IntakeClosed(IntakeTaken):
+    """The call is no longer open to an operator who has not taken it."""
+
+
+AFTER_THE_CALL = timedelta(minutes=15)
+"""How long after a call ends an operator who has not saved its form yet may still take
+it (the caller hung up before the notes were saved). After that, and for an imported
+recording, which no operator took, the case is worked on from its page: otherwise any
+operator could take any case whose call has no form, and see its caller."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +76,17 @@ async def save(
         row = (await s.exec(select(CallIntake).where(col(CallIntake.call_ref) == call_ref))).first()
         if row is not None and row.operator != operator and not may_take_over:
             raise IntakeTaken(f"operator {row.operator} is already taking this call")
+        call = (await s.exec(select(Call).where(col(Call.external_id) == call_ref))).first()
+        case = None
+        if call is not None:
+            case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
+        if row is None and call is not None and not may_take_over:
+            _may_take(call, case, operator)
         if row is None:
             row = CallIntake(call_ref=call_ref, operator=operator, fields={})
         row.fields = {**row.fields, **changes}
         row.updated_at = utcnow()
         s.add(row)
-        call = (await s.exec(select(Call).where(col(Call.external_id) == call_ref))).first()
-        case = None
-        if call is not None:
-            case = (await s.exec(select(Case).where(col(Case.call_id) == call.id))).first()
         await s.flush()
         await append_audit(
             s,
@@ -85,6 +99,22 @@ async def save(
         if case is not None:
             await _onto_case(s, row, case, actor=actor, outbox=outbox)
         return SavedIntake(row.call_ref, row.operator, dict(row.fields), row.case_id)
+
+
+def _may_take(call: Call, case: Case | None, operator: str) -> None:
+    """Refuse the first save of a call's form by an operator who cannot have taken it."""
+    if case is not None and case.operator and case.operator != operator:
+        raise IntakeTaken(f"operator {case.operator} took this call")
+    if call.source == "import":
+        raise IntakeClosed(
+            "an imported recording was taken by no operator: its case is worked on from its page"
+        )
+    if call.ended_at is not None and utcnow() - call.ended_at > AFTER_THE_CALL:
+        minutes = int(AFTER_THE_CALL.total_seconds() // 60)
+        raise IntakeClosed(
+            f"the call ended more than {minutes} minutes ago and no operator saved its "
+            "form: its case is worked on from its page"
+        )
 
 
 async def _onto_case(

@@ -20,8 +20,8 @@ def to_e164(raw: str, country_code: str = "86") -> str | None:
     digits = _SEPARATORS.sub("", raw.strip())
     if digits.startswith("+"):
         rest = digits[1:]
-        return f"+{rest}" if rest.isdigit() and 8 <= len(rest) <= 15 else None
-    if not digits.isdigit():
+        return f"+{rest}" if rest.isdecimal() and 8 <= len(rest) <= 15 else None
+    if not digits.isdecimal():
         return None
     if digits.startswith("00"):
         rest = digits[2:]

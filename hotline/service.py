@@ -201,7 +201,7 @@ class Hotline:
         def note() -> None:
             for name, details in rows:
                 size = str(details.get("file_bytes", ""))
-                if name and size.isdigit():
+                if name and size.isdecimal():
                     ledger.add(name, int(size))
 
         await asyncio.to_thread(note)

@@ -49,8 +49,8 @@ class Audio:
 
     def channels_differ(self) -> bool:
         """False for "stereo" that is one signal twice (a mono call saved as stereo)."""
-        if len(self.channels) < 2:
-            return False
+        if len(self.channels) < 2 or self.channels[0].size == 0:
+            return False  # no sample at all (a call hung up at once): nothing to tell apart
         first = self.channels[0]
         return any(float(np.max(np.abs(c - first))) > 1e-3 for c in self.channels[1:])
 

@@ -124,7 +124,7 @@ class FileLedger:
             text = ""
         for line in text.splitlines():
             size, sep, name = line.partition("\t")
-            if sep and size.isdigit():
+            if sep and size.isdecimal():
                 seen.add((int(size), name))
         with self._lock:
             self._seen = seen

@@ -33,6 +33,10 @@ class NewToken:
     row: ApiToken
 
 
+MAX_DAYS = 3660
+"""The longest a token may be made to last; longer is "until revoked"."""
+
+
 async def create(
     db: Database, name: str, role: str, *, actor: str, expires_days: int | None = None
 ) -> NewToken:
@@ -40,8 +44,9 @@ async def create(
     if not name or len(name) > 128:
         raise InputError("a token needs a name of 1-128 characters (what uses it)")
     checked = check_role(role)
-    if expires_days is not None and expires_days < 1:
-        raise InputError("--expires-days must be 1 or more")
+    if expires_days is not None and not 1 <= expires_days <= MAX_DAYS:
+        until_revoked = "leave it out for a token kept until revoked"
+        raise InputError(f"--expires-days must be 1 to {MAX_DAYS} (ten years); {until_revoked}")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name,

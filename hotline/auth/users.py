@@ -258,9 +258,18 @@ async def ensure_first_admin(db: Database) -> NewPassword | None:
 
 
 async def authenticate(db: Database, username: str, password: str, *, ip: str, limit: int) -> User:
-    """The user, if the password is right; refused or throttled (and audited) if not."""
+    """The user, if the password is right; refused or throttled (and audited) if not.
+
+    Each attempt is written down before its password is checked, and counted with the
+    others after: guesses sent all at once each count the ones before them, so no more
+    than ``limit`` get as far as the (slow, by design) check. The row is the failure
+    when the password is wrong, and is removed when it is right or was never tried."""
     name = username.strip().lower()[:64]
     since = utcnow() - LOGIN_WINDOW
+    attempt = LoginFailure(username=name, ip=ip[:64])
+    async with db.session() as s:
+        s.add(attempt)
+        user = (await s.exec(select(User).where(col(User.username) == name))).first()
     async with db.session() as s:
         by_name = (
             await s.exec(
@@ -273,13 +282,13 @@ async def authenticate(db: Database, username: str, password: str, *, ip: str, l
             await s.exec(
                 select(func.count())
                 .select_from(LoginFailure)
-                .where(col(LoginFailure.ip) == ip, col(LoginFailure.at) > since)
+                .where(col(LoginFailure.ip) == ip[:64], col(LoginFailure.at) > since)
             )
         ).one()
-        user = (await s.exec(select(User).where(col(User.username) == name))).first()
     # An address may mistype for several people (a shared front desk), so it gets more.
-    if by_name >= limit or by_ip >= limit * 4:
+    if by_name > limit or by_ip > limit * 4:
         async with db.session() as s:
+            await s.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))
             await append_audit(
                 s,
                 actor=f"http:{ip}",
@@ -294,7 +303,6 @@ async def authenticate(db: Database, username: str, password: str, *, ip: str, l
     ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or user.disabled:
         async with db.session() as s:
-            s.add(LoginFailure(username=name, ip=ip[:64]))
             await s.exec(delete(LoginFailure).where(col(LoginFailure.at) < since - LOGIN_WINDOW))
             await append_audit(
                 s,
@@ -304,6 +312,8 @@ async def authenticate(db: Database, username: str, password: str, *, ip: str, l
                 details={"username": name, "reason": "disabled" if ok else "password"},
             )
         raise LoginRefused("wrong user name or password")
+    async with db.session() as s:
+        await s.exec(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     return user

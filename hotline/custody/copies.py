@@ -22,12 +22,12 @@ from stdnum.cn import ric
 from hotline.auth.roles import Principal
 from hotline.casework import credit_code_ok
 from hotline.custody.requests import CopyState, RequestFacts, Step, next_state
-from hotline.errors import CopyRefused, NotFound
+from hotline.errors import CopyRefused, InputError, NotFound
 from hotline.evidence.audit import append_audit
 from hotline.phone import mask
 from hotline.store.custody import CopyRequest
 from hotline.store.db import Database
-from hotline.store.tables import Case
+from hotline.store.tables import Case, Recording
 from hotline.store.types import utcnow
 
 Part = Literal["recording", "transcript", "summary"]
@@ -140,6 +140,17 @@ async def create(
     if by.username is None:
         raise CopyRefused("a person records a copy request, not an API token")
     assert case.id is not None
+    if form.range_start is not None:
+        longest = (
+            await session.exec(
+                select(func.max(Recording.duration)).where(col(Recording.call_id) == case.call_id)
+            )
+        ).one()
+        if longest is not None and form.range_start >= longest:
+            raise InputError(
+                f"the part asked for starts at {form.range_start:g} s, but the call's "
+                f"recording lasts {longest:.1f} s: nothing of it would be in the copy"
+            )
     top = (
         await session.exec(
             select(func.max(CopyRequest.sequence)).where(col(CopyRequest.case_id) == case.id)
@@ -190,7 +201,7 @@ async def create(
 async def get(session: AsyncSession, ref: str | int) -> tuple[CopyRequest, Case]:
     """A request by id (``7``) or copy number (``HL-2026-000123-C02``), with its case."""
     text = str(ref).strip()
-    if text.isdigit() and len(text) <= 18:
+    if text.isascii() and text.isdecimal() and len(text) <= 18:
         row = await session.get(CopyRequest, int(text))
     else:
         row = (

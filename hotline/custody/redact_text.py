@@ -136,7 +136,7 @@ def digits_of(value: str) -> str:
     with an ID's final ``X`` kept."""
     out = []
     for ch in unicodedata.normalize("NFKC", value):
-        if ch.isdigit() and ch.isascii():
+        if ch.isdecimal() and ch.isascii():
             out.append(ch)
         elif ch in _CHINESE_DIGITS:
             out.append(_CHINESE_DIGITS[ch])

@@ -17,12 +17,12 @@ from hotline.casework import CaseUpdate, apply_changes
 from hotline.custody.access import visible_clause
 from hotline.evidence.audit import append_audit
 from hotline.search import matching, parse_query
-from hotline.store.tables import AuditEvent, Case
+from hotline.store.tables import AuditEvent, Case, CaseStatus
 from hotline.web.audit_words import lookup_for, worded
 from hotline.web.keys import CATALOGS, CORE, SEARCH
 from hotline.web.present import detail as case_detail_out
 from hotline.web.present import event_details, load_case, summary, transcript_infos
-from hotline.web.routing import Api, Ctx
+from hotline.web.routing import Api, ApiError, Ctx
 from hotline.web.schemas import (
     AuditEventOut,
     AuditOut,
@@ -145,7 +145,7 @@ async def case_detail(ctx: Ctx) -> CaseOut:
     allow={Permission.CASES_WRITE},
     body=CaseUpdate,
     response=CaseOut,
-    errors=(404,),
+    errors=(404, 409),
     path_params={"id": CASE_ID},
     description="Only the fields sent change. A handler's first edit of a draft takes "
     "it (status `under_review`, `handler` set). Sends `case.updated` to the case system "
@@ -156,6 +156,14 @@ async def case_update(ctx: Ctx) -> CaseOut:
     changes = update.changes()
     async with ctx.core.db.session() as s:
         view = await load_case(s, ctx.user, ctx.path("id"))
+        current = view.case.status
+        if "status" in changes and current not in (CaseStatus.DRAFT, CaseStatus.UNDER_REVIEW):
+            # Forwarded, accepted and rejected come from the case system: a case it has
+            # is not made a draft (or under review) again here.
+            raise ApiError(
+                409,
+                f"case {view.case.number} is {current}: its status now comes from the case system",
+            )
         await apply_changes(
             s,
             view.case,

@@ -44,7 +44,7 @@ from hotline.web.sealed_http import send_sealed
 
 routes = Api()
 
-_RANGE_START = re.compile(r"bytes=(\d+)-")
+_RANGE_START = re.compile(r"bytes=([0-9]{1,18})-")
 # A player seeks with many range requests; each new playback (a request from byte 0)
 # is audited, and seeks are audited once per viewer and recording in this window.
 _SEEK_AUDIT_WINDOW = 900.0

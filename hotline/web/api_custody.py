@@ -201,5 +201,8 @@ async def mark_term(ctx: Ctx) -> MarkOut:
 async def withdraw_mark(ctx: Ctx) -> MarkOut:
     async with ctx.core.db.session() as s:
         view, texts = await _marked_case(ctx, s)
-        row = await marks.withdraw(s, view.case, int(ctx.path("mark")), actor=ctx.user.actor)
+        mark = ctx.path("mark")
+        if not (mark.isascii() and mark.isdecimal() and len(mark) <= 18):
+            raise ApiError(404, f"no redaction mark {mark[:40]} on this case")
+        row = await marks.withdraw(s, view.case, int(mark), actor=ctx.user.actor)
         return MarkOut.model_validate(marks.as_json(row, texts))

@@ -45,9 +45,12 @@ def _call_out(data: dict[str, Any], principal: Principal, intake: IntakeOut | No
     )
 
 
-def _intake_out(row: CallIntake) -> IntakeOut:
+def _intake_out(row: CallIntake, *, fields: bool = True) -> IntakeOut:
     return IntakeOut(
-        call_id=row.call_ref, operator=row.operator, fields=dict(row.fields), case_id=row.case_id
+        call_id=row.call_ref,
+        operator=row.operator,
+        fields=dict(row.fields) if fields else {},
+        case_id=row.case_id,
     )
 
 
@@ -73,7 +76,13 @@ async def live_calls(ctx: Ctx) -> LiveCallsOut:
                     )
                 )
             ).all()
-        intakes = {r.call_ref: _intake_out(r) for r in rows}
+        me = ctx.user.username or ctx.user.actor
+        # Who is taking each call, for every operator; what the form says (the reporter's
+        # name and contact among it), only for the one taking it.
+        intakes = {
+            r.call_ref: _intake_out(r) if r.operator == me else _intake_out(r, fields=False)
+            for r in rows
+        }
     return LiveCallsOut(
         now=utcnow(),
         calls=[_call_out(c, ctx.user, intakes.get(str(c["call_id"]))) for c in calls],
@@ -96,13 +105,16 @@ async def _known_call(ctx: Ctx, call_ref: str) -> None:
     tag="live",
     allow={Permission.INTAKE_WRITE},
     response=IntakeOut,
-    errors=(404,),
+    errors=(403, 404),
     path_params={"call_id": CALL_ID},
 )
 async def get_intake(ctx: Ctx) -> IntakeOut:
     saved = await notes.load(ctx.core.db, ctx.path("call_id"))
     if saved is None:
         raise ApiError(404, "nothing saved for this call yet")
+    if saved.operator != (ctx.user.username or ctx.user.actor) and ctx.user.role != Role.ADMIN:
+        # The form names the reporter: only the operator who took the call reads it.
+        raise ApiError(403, "another operator is taking this call")
     return IntakeOut(
         call_id=saved.call_ref, operator=saved.operator, fields=saved.fields, case_id=saved.case_id
     )

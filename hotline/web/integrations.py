@@ -119,7 +119,7 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
         # The same bytes may be several calls' recordings: take the one of the case the
         # link was sent for (signed, so it cannot be changed), else the first.
         query = select(Recording).where(col(Recording.sha256) == sha256)
-        if sent_for.isdigit():
+        if sent_for.isascii() and sent_for.isdecimal():
             query = query.join(Case, col(Case.call_id) == col(Recording.call_id)).where(
                 col(Case.id) == int(sent_for)
             )

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -170,7 +170,16 @@ async def home(request: web.Request, principal: Principal) -> web.StreamResponse
 
 
 def _safe_next(value: str) -> str:
-    return value if value.startswith("/") and not value.startswith("//") else "/"
+    """A path on this site to go to after signing in; anything else is the home page.
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so a
+    slash, a tab and ``/evil.example`` leads to another site: no control character,
+    space or backslash is let through."""
+    if not value.startswith("/") or any(c <= " " or c in "\\\x7f" for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return value
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -379,7 +388,12 @@ async def account_submit(request: web.Request, principal: Principal) -> web.Stre
     form = await request.post()
     db = request.app[CORE].db
     if "language" in form:
-        await users.set_language(db, principal.id, str(form["language"]))
+        try:
+            await users.set_language(db, principal.id, str(form["language"]))
+        except InputError as exc:
+            return render(
+                request, "account.html", principal, message=None, error=str(exc), status=400
+            )
         raise web.HTTPSeeOther("/account?m=account.saved")
     try:
         await users.change_password(

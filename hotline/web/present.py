@@ -58,7 +58,7 @@ def sees_unmasked(principal: Principal, case: Case) -> bool:
 
 def check_case_ref(ref: str) -> str:
     """A case id or number that can be looked up; anything else is simply not found."""
-    if not _NUMBER.fullmatch(ref) or (ref.isdigit() and len(ref) > 18):
+    if not _NUMBER.fullmatch(ref) or (ref.isdecimal() and len(ref) > 18):
         raise NotFound(f"no case {ref[:40]}")
     return ref
 

@@ -139,8 +139,13 @@ class Ctx:
             raise ApiError(415, "send the body as application/json")
         try:
             data = json.loads(await self.request.text())
+        except LookupError:
+            charset = (self.request.charset or "")[:40]
+            raise ApiError(415, f"unknown charset {charset!r}: send UTF-8") from None
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "the body is not valid JSON") from None
+        except RecursionError:
+            raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
         except web.HTTPRequestEntityTooLarge:
             limit = self.request.client_max_size
             raise ApiError(413, f"the body is larger than {limit} bytes") from None
@@ -251,6 +256,10 @@ class Api:
             app.router.add_route(op.method, op.path, _dispatcher(op))
 
 
+_BEFORE_A_NEW_PASSWORD = frozenset({"/api/session", "/api/account", "/api/account/password"})
+"""What a session whose password must be changed may use."""
+
+
 def _dispatcher(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def dispatch(request: web.Request) -> web.StreamResponse:
         principal = request.get(PRINCIPAL)
@@ -263,6 +272,12 @@ def _dispatcher(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamRe
                 )
             if isinstance(op.access, frozenset) and not principal.can_any(*op.access):
                 return error_response(403, f"the {principal.role} role may not do this")
+            if principal.must_change_password and op.path not in _BEFORE_A_NEW_PASSWORD:
+                # A one-time password (the first administrator's, one an administrator
+                # set) opens nothing until it is replaced, in the API as on the pages.
+                return error_response(
+                    403, "choose a new password first: POST /api/account/password"
+                )
         if op.raw is not None:
             return await op.raw(request)
         try:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hotline.casework import Category
+from transcriber import languages
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -305,10 +306,7 @@ class RerunIn(In):
     def _language(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        value = value.lower()
-        if value != "auto" and not re.fullmatch(r"[a-z]{2,3}", value):
-            raise ValueError(f"expected a language code such as zh or en, or auto; got {value!r}")
-        return value
+        return languages.check(value)
 
 
 class RerunOut(Out):

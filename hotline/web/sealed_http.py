@@ -15,7 +15,14 @@ from aiohttp import web
 from hotline.errors import EvidenceError
 from hotline.evidence.files import EvidenceStore, ObjectRef
 
-_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
+_RANGE = re.compile(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*")
+_FAR = 10**18
+"""Stands for a position with more digits than any file has bytes (``int`` refuses
+strings of thousands of digits)."""
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else _FAR
 
 
 class UnsatisfiableRange(ValueError):
@@ -34,14 +41,14 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return None
     if not first:  # the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
             raise UnsatisfiableRange(header)
         return max(size - suffix, 0), size
-    start = int(first)
+    start = _position(first)
     if start >= size:
         raise UnsatisfiableRange(header)
-    end = size if not last else min(int(last) + 1, size)
+    end = size if not last else min(_position(last) + 1, size)
     if end <= start:
         return None  # last < first: syntactically invalid, ignored (RFC 9110 §14.1.1)
     return start, end

@@ -59,8 +59,11 @@ def _same_origin(request: web.Request) -> bool:
         return True
     if origin == "null":
         return False
-    url = URL(origin)
-    return url.host is not None and url.authority == request.host
+    try:
+        url = URL(origin)
+        return url.host is not None and url.authority == request.host
+    except ValueError:  # not a URL at all (``http://[::1``, a port out of range)
+        return False
 
 
 @web.middleware

@@ -29,8 +29,7 @@ from standardwebhooks.webhooks import (
     WebhookVerificationError,
 )
 
-from hotline.cases import get_case
-from hotline.errors import HotlineError, InputError
+from hotline.errors import HotlineError, InputError, NotFound
 from hotline.evidence.audit import append_audit
 from hotline.store.db import Database
 from hotline.store.delivery import CallbackReceipt, WebhookEndpoint
@@ -87,11 +86,19 @@ async def apply_callback(db: Database, body: bytes, headers: dict[str, str]) -> 
         for key in ("external_number", "stage")
         if isinstance(data.get(key), str | int)
     }
+    if "stage" in changes and changes["stage"] not in STAGES:
+        raise InputError(f"stage must be one of {'、'.join(STAGES)}, not {changes['stage']!r}")
+    if len(msg_id) > 128:
+        raise InputError("webhook-id is longer than 128 characters")
     try:
         async with db.session() as s:
-            s.add(CallbackReceipt(msg_id=msg_id[:128], endpoint_id=endpoint_id))
+            s.add(CallbackReceipt(msg_id=msg_id, endpoint_id=endpoint_id))
             await s.flush()
-            case = await get_case(s, data["case"])
+            # By its number, as the case system received it: an id is ours alone, and
+            # a case never sent is none of the case system's business.
+            case = (await s.exec(select(Case).where(col(Case.number) == data["case"]))).first()
+            if case is None or case.forwarded_at is None:
+                raise NotFound(f"no case {data['case'][:40]} was sent to the case system")
             applied: dict[str, str] = {}
             if "external_number" in changes:
                 case.external_number = applied["external_number"] = changes["external_number"]

@@ -48,6 +48,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ({"HOTLINE_AMI_URL": "tcp://pbx"}, "HOTLINE_AMI_URL: expected ami://"),
         ({"HOTLINE_TIMEZONE": "Mars/Olympus"}, "HOTLINE_TIMEZONE: unknown time zone"),
         ({"HOTLINE_LANGUAGE": "mandarin!"}, "HOTLINE_LANGUAGE: expected a language code"),
+        ({"HOTLINE_LANGUAGE": "zz"}, "HOTLINE_LANGUAGE: expected a language code Whisper"),
     ],
 )
 def test_a_bad_value_names_the_setting_on_one_line(env: dict[str, str], message: str) -> None:

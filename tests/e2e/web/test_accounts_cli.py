@@ -87,6 +87,12 @@ def test_users_and_tokens_from_the_command_line(cli_env: dict[str, str]) -> None
     assert hotline(["tokens", "revoke", str(tokens[0]["id"])], cli_env).returncode == 0
     assert json.loads(hotline(["tokens", "list", "--json"], cli_env).stdout)[0]["revoked"]
     assert hotline(["tokens", "revoke", "999"], cli_env).returncode == 2
+    forever = hotline(
+        ["tokens", "create", "--role", "auditor", "--name", "x", "--expires-days", "99999999"],
+        cli_env,
+    )
+    assert forever.returncode == 2 and forever.stderr.count("\n") == 1, forever.stderr
+    assert "--expires-days must be 1 to 3660" in forever.stderr
 
 
 def test_serve_makes_a_first_admin_and_says_how_to_sign_in(cli_env: dict[str, str]) -> None:

@@ -80,3 +80,38 @@ async def test_failures_count_for_fifteen_minutes(
                 await s.exec(delete(LoginFailure).where(col(LoginFailure.username) == "clerk"))
     else:
         assert await _sign_in(core, "clerk", "10.0.2.1") == "clerk"
+
+
+async def test_guesses_sent_all_at_once_get_no_further_than_the_limit(core: Hotline) -> None:
+    """Ten wrong passwords at once: each is written down before its (slow) check and
+    counted with the others after, so only the limit's worth are checked at all."""
+    import asyncio
+
+    await users.add_user(core.db, "target", "operator", actor="test", password=PASSWORD)
+
+    async def guess(n: int) -> str:
+        try:
+            await users.authenticate(core.db, "target", f"guess {n}", ip="10.0.0.9", limit=LIMIT)
+        except LoginThrottled:
+            return "throttled"
+        except LoginRefused:
+            return "refused"
+        return "signed in"
+
+    outcomes = await asyncio.gather(*(guess(n) for n in range(10)))
+    assert outcomes.count("refused") <= LIMIT, outcomes
+    assert outcomes.count("throttled") >= 10 - LIMIT
+    # A success leaves no failure behind.
+    await users.add_user(core.db, "other", "operator", actor="test", password=PASSWORD)
+    assert await _sign_in(core, "other", "10.0.0.10") == "other"
+    async with core.db.session() as s:
+        from sqlmodel import func, select
+
+        left = (
+            await s.exec(
+                select(func.count())
+                .select_from(LoginFailure)
+                .where(col(LoginFailure.username) == "other")
+            )
+        ).one()
+    assert left == 0

@@ -39,3 +39,21 @@ def test_silence_without_vad_still_gives_no_words(
     raw = transcriber.with_options(base, vad=False, batch_size=1)
     result = raw.transcribe(tone(tmp_path / "s.wav", seconds=10, kind="silence"), language="zh")
     assert result.segments == (), result.to_dict()
+
+
+def test_a_call_hung_up_at_once_is_an_empty_transcript(
+    base: transcriber.Transcriber, tmp_path: Path
+) -> None:
+    """A BYE right after the 200 OK: a stereo recording of a few milliseconds (here 20
+    samples a channel), which once failed every attempt with a numpy error."""
+    import wave
+
+    path = tmp_path / "hung-up.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x01\x00\x02\x00" * 20)
+    result = base.transcribe(path, language="zh")
+    assert result.segments == () and result.text == ""
+    assert result.duration < 0.01

@@ -184,6 +184,10 @@ async def test_a_fresh_install_gets_an_admin_who_must_choose_a_password(
             browser = await rig.sign_in("admin", password)
             status, _, resp = await browser.get("/cases")
             assert status == 302 and resp.headers["Location"] == "/account"
+            # The API opens nothing either, until the one-time password is replaced.
+            status, body, _ = await browser.get("/api/cases")
+            assert status == 403 and "new password first" in body["error"]
+            assert (await browser.get("/api/session"))[0] == 200
             status, body, _ = await browser.request(
                 "POST",
                 "/api/account/password",
@@ -191,6 +195,7 @@ async def test_a_fresh_install_gets_an_admin_who_must_choose_a_password(
             )
             assert status == 200, body
             assert (await browser.get("/cases"))[0] == 200
+            assert (await browser.get("/api/cases"))[0] == 200
     # A second start of the same installation makes no new admin.
     async with hotline_core(settings) as core, serve_web(core, first_admin=True) as rig:
         assert len(await users.list_users(core.db)) == 1

@@ -84,6 +84,11 @@ async def test_four_eyes_approval_then_a_signed_redacted_copy(rig: WebRig, tmp_p
         "POST", f"/api/cases/{case.id}/copies", json={**REQUEST, "party_id_number": "1101"}
     )
     assert bad[0] == 400
+    past_the_end = {**REQUEST, "range_start": 80000, "range_end": 86400}
+    status, body, _ = await handler.request(
+        "POST", f"/api/cases/{case.id}/copies", json=past_the_end
+    )
+    assert status == 400 and "nothing of it would be in the copy" in body["error"], body
     full_without_reason = {**REQUEST, "full": True}
     assert (
         await handler.request("POST", f"/api/cases/{case.id}/copies", json=full_without_reason)

@@ -82,11 +82,14 @@ async def test_intake_notes_follow_the_call_onto_its_case(rig: WebRig, tmp_path:
     assert body["fields"]["entity_name"] == "金河水泥厂" and body["fields"]["evidence_leads"]
     listed = (await operator.get("/api/calls/live"))[1]["calls"][0]
     assert listed["intake"]["fields"]["category"] == "false_data"
-    # Another operator cannot take over the call's form.
+    # Another operator cannot take over the call's form, nor read the reporter on it.
     await rig.add_user("op2", "operator")
     other = await rig.sign_in("op2")
     taken = await other.request("PUT", "/api/calls/c-2/intake", json={"operator_notes": "x"})
     assert taken[0] == 409
+    assert (await other.get("/api/calls/c-2/intake"))[0] == 403
+    seen = (await other.get("/api/calls/live"))[1]["calls"][0]["intake"]
+    assert seen["operator"] == "operator" and seen["fields"] == {}
     assert (await operator.request("PUT", "/api/calls/nope/intake", json={}))[0] == 404
 
     # Hang-up: the recording is sealed, the case opens with the form on it.
@@ -114,6 +117,45 @@ async def test_intake_notes_follow_the_call_onto_its_case(rig: WebRig, tmp_path:
     ]
     assert history.index("case.opened") < history.index("case.intake")
     assert "intake.saved" in history
+
+
+async def test_an_operator_cannot_take_a_case_whose_call_no_operator_took(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    """A case whose call has no form (an imported recording, a call that ended long
+    ago) is not taken by saving a form for it: that would hand any operator its caller,
+    its recording and its transcript."""
+    operator = await rig.sign_in("operator")
+    long_ago = utcnow() - timedelta(hours=2)
+    await rig.core.on_fact(
+        CallStarted(call_id="c-old", source="sip", at=long_ago, caller="13912340000")
+    )
+    await rig.core.on_fact(CallAnswered(call_id="c-old", at=long_ago))
+    end = long_ago + timedelta(seconds=3)
+    wav = make_wav(tmp_path / "c-old.wav", seconds=3, seed=8)
+    await rig.core.on_fact(
+        RecordingFinished(call_id="c-old", at=end, path=wav, started_at=long_ago)
+    )
+    await rig.core.on_fact(CallEnded(call_id="c-old", at=end, answered=True))
+    status, body, _ = await operator.request(
+        "PUT", "/api/calls/c-old/intake", json={"operator_notes": "claimed"}
+    )
+    assert status == 409 and "worked on from its page" in body["error"]
+    assert (await operator.get("/api/cases"))[1]["cases"] == []
+
+    # A caller who hung up before the form was saved: the operator still may, just after.
+    now = utcnow()
+    await rig.core.on_fact(CallStarted(call_id="c-new", source="sip", at=now, caller="1391234"))
+    await rig.core.on_fact(CallAnswered(call_id="c-new", at=now))
+    wav = make_wav(tmp_path / "c-new.wav", seconds=3, seed=9)
+    later = now + timedelta(seconds=3)
+    await rig.core.on_fact(RecordingFinished(call_id="c-new", at=later, path=wav, started_at=now))
+    await rig.core.on_fact(CallEnded(call_id="c-new", at=later, answered=True))
+    status, body, _ = await operator.request(
+        "PUT", "/api/calls/c-new/intake", json={"operator_notes": "来电人挂断后补记。"}
+    )
+    assert status == 200 and body["case_id"] is not None
+    assert [c["id"] for c in (await operator.get("/api/cases"))[1]["cases"]] == [body["case_id"]]
 
 
 async def test_a_shutdown_ends_open_event_streams_at_once(rig: WebRig) -> None:

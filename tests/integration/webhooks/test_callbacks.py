@@ -13,7 +13,7 @@ from aiohttp import ClientSession, web
 from sqlmodel import select
 from standardwebhooks.webhooks import Webhook
 
-from hotline.store.tables import AuditEvent, Case
+from hotline.store.tables import AuditEvent, Case, CaseStatus
 from hotline.web.app import make_app
 from tests.support.fixtures import MIXMONITOR_SAMPLE
 from tests.support.rig import Rig
@@ -43,10 +43,18 @@ def _signed(
     }
 
 
-async def _case(rig: Rig, tmp_path: Path) -> Case:
-    src = tmp_path / "c.wav"
+async def _case(rig: Rig, tmp_path: Path, *, forwarded: bool = True, name: str = "c.wav") -> Case:
+    src = tmp_path / name
     shutil.copyfile(MIXMONITOR_SAMPLE, src)
-    return (await rig.core.intake.ingest_file(src, caller="1")).case
+    case = (await rig.core.intake.ingest_file(src, caller="1")).case
+    assert case.forwarded_at is not None  # forwarded as it opened (HOTLINE_FORWARD=auto)
+    if not forwarded:  # as a case is where forwarding is manual and nobody sent it yet
+        async with rig.core.db.session() as s:
+            row = await s.get(Case, case.id)
+            assert row is not None
+            row.status, row.forwarded_at = CaseStatus.DRAFT, None
+            s.add(row)
+    return case
 
 
 async def _reload(rig: Rig, case_id: int | None) -> Case:
@@ -140,7 +148,8 @@ async def test_forged_old_or_replayed_callbacks_are_refused(
 
 
 async def test_malformed_or_unknown_case_callbacks(rig: Rig, api: str, tmp_path: Path) -> None:
-    await _case(rig, tmp_path)
+    case = await _case(rig, tmp_path)
+    draft = await _case(rig, tmp_path, forwarded=False, name="another.wav")
     async with ClientSession() as http:
         text, headers = _signed(
             rig.receiver.secret, "msg_cb_a", {"data": {"case": "HL-1999-000009"}}
@@ -155,3 +164,16 @@ async def test_malformed_or_unknown_case_callbacks(rig: Rig, api: str, tmp_path:
         )
         async with http.post(api, data=text, headers=headers) as resp:
             assert resp.status == 400
+        text, headers = _signed(
+            rig.receiver.secret, "msg_cb_d", {"data": {"case": case.number, "stage": "bogus"}}
+        )
+        async with http.post(api, data=text, headers=headers) as resp:
+            assert resp.status == 400 and "立案" in (await resp.json())["error"]
+        # An internal id, and a case never sent: neither is the case system's to change.
+        for msg, ref in (("msg_cb_e", str(case.id)), ("msg_cb_f", draft.number)):
+            text, headers = _signed(
+                rig.receiver.secret, msg, {"data": {"case": ref, "status": "accepted"}}
+            )
+            async with http.post(api, data=text, headers=headers) as resp:
+                assert resp.status == 404, ref
+    assert (await _reload(rig, draft.id)).status == "draft"

@@ -20,9 +20,10 @@ from hotline.custody.access import may_see_id
 from hotline.live import Update
 from hotline.phone import mask
 from hotline.store.casework import CallIntake
-from hotline.store.tables import Call
+from hotline.store.tables import Call, Case
 from hotline.store.types import utcnow
 from hotline.web.keys import BEARER, STREAMS
+from hotline.web.present import owns
 from hotline.web.routing import Api, ApiError, Ctx
 from hotline.web.schemas import IntakeOut, LiveCallOut, LiveCallsOut
 
@@ -178,6 +179,17 @@ def _visible(update: Update, principal: Principal) -> dict[str, Any] | None:
     return None
 
 
+async def _may_hear(core: Any, principal: Principal, case_id: int) -> bool:
+    """Whether a case's updates reach this principal: an operator hears of the cases of
+    the calls they took only; no one of a state case they are not assigned to."""
+    if not principal.can(Permission.CASES_READ):
+        async with core.db.session() as s:
+            case = await s.get(Case, case_id)
+        if case is None or not owns(principal, case):
+            return False
+    return await may_see_id(core.db, principal, case_id)
+
+
 def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     body = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
@@ -248,9 +260,9 @@ async def events(ctx: Ctx) -> web.StreamResponse:
                 if (
                     data is not None
                     and update.event == "case"
-                    and not await may_see_id(core.db, ctx.user, int(data.get("id") or 0))
+                    and not await _may_hear(core, ctx.user, int(data.get("id") or 0))
                 ):
-                    data = None  # a state case this principal is not assigned to
+                    data = None  # not theirs: another operator's, or a state case
                 if data is not None:
                     await response.write(_frame(update.event, data, update.id))
             elif closing in done:

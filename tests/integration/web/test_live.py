@@ -253,3 +253,37 @@ async def test_calls_active_go_down_as_calls_end_and_calls_total_only_up(rig: We
         'outcome="answered"': 2,
         'outcome="unanswered"': 2,
     }
+
+
+async def test_an_operator_hears_only_of_the_cases_of_their_own_calls(
+    rig: WebRig, tmp_path: Path
+) -> None:
+    from tests.support.web_data import open_case
+
+    others = await open_case(rig.core, tmp_path, seed=61)  # imported: nobody's call
+    operator = await rig.sign_in("operator")
+    now = utcnow()
+    await rig.core.on_fact(CallStarted(call_id="c-own", source="sip", at=now, caller="1391"))
+    await rig.core.on_fact(CallAnswered(call_id="c-own", at=now))
+    status, _, _ = await operator.request(
+        "PUT", "/api/calls/c-own/intake", json={"operator_notes": "来电人举报。"}
+    )
+    assert status == 200
+    wav = make_wav(tmp_path / "c-own.wav", seconds=3, seed=62)
+    await rig.core.on_fact(RecordingFinished(call_id="c-own", at=now, path=wav, started_at=now))
+    own = (await operator.get("/api/cases"))[1]["cases"]
+    assert [c["id"] for c in own] != [others.id] and len(own) == 1
+    async with _events(operator) as stream:  # type: ignore[attr-defined]
+        events = EventReader(stream)
+        assert (await events.next())[0] == "snapshot"
+        rig.core.live.publish("case", {"id": others.id, "changed": "confidentiality"})
+        rig.core.live.publish("case", {"id": own[0]["id"], "changed": "intake"})
+        heard = await events.until("case")
+        assert heard["id"] == own[0]["id"]
+    # A handler hears of both.
+    handler = await rig.sign_in("handler")
+    async with _events(handler) as stream:  # type: ignore[attr-defined]
+        events = EventReader(stream)
+        assert (await events.next())[0] == "snapshot"
+        rig.core.live.publish("case", {"id": others.id, "changed": "confidentiality"})
+        assert (await events.until("case"))["id"] == others.id

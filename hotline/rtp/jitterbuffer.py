@@ -48,12 +48,16 @@ class JitterBuffer:
         self._held: dict[int, Frame] = {}
         self._released: set[int] = set()  # recent ones, to tell duplicates from late
         self._suspect: Frame | None = None  # far behind: a restart if the next follows it
+        self._suspect_audio = True
+        self._other: set[int] = set()  # held numbers that are not audio
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def add(self, packet: RtpPacket, arrival: int) -> list[Frame]:
-        """Take one packet; return the frames now ready, in sequence order."""
+    def add(self, packet: RtpPacket, arrival: int, *, audio: bool = True) -> list[Frame]:
+        """Take one packet; return the frames now ready, in sequence order. A packet that
+        is not audio (an RFC 4733 event, comfort noise) takes its place in the sequence,
+        so that it is not counted as a loss, and is never returned."""
         if self._head is None:
             self._head = packet.sequence_number
         head = self._head
@@ -61,26 +65,30 @@ class JitterBuffer:
         seq = head + delta
         if delta < 0:
             if seq in self._released:
-                self.stats.duplicate += 1
+                self.stats.duplicate += audio
             elif -delta <= MAX_MISORDER:
-                self.stats.late += 1
+                self.stats.late += audio
             elif (
                 self._suspect is not None
                 and packet.sequence_number == (self._suspect.packet.sequence_number + 1) & 0xFFFF
             ):
                 # Two in a row far behind: the sender restarted its sequence (§A.1).
                 first, self._suspect = self._suspect, None
-                return self._resync(first.packet, first.arrival) + self.add(packet, arrival)
+                again = self._resync(first.packet, first.arrival, self._suspect_audio)
+                return again + self.add(packet, arrival, audio=audio)
             else:
-                self._suspect = Frame(packet, arrival)
+                self._suspect, self._suspect_audio = Frame(packet, arrival), audio
             return []
         self._suspect = None
         if seq in self._held:
             self.stats.duplicate += 1
             return []
         if delta > MAX_DROPOUT:
-            return self._resync(packet, arrival)
-        self.stats.received += 1
+            return self._resync(packet, arrival, audio)
+        if audio:
+            self.stats.received += 1
+        else:
+            self._other.add(seq)
         self._held[seq] = Frame(packet, arrival)
         out: list[Frame] = []
         if delta >= self.capacity:
@@ -95,18 +103,18 @@ class JitterBuffer:
             self._release_until(max(self._held) + 1, out)
         return out
 
-    def _resync(self, packet: RtpPacket, arrival: int) -> list[Frame]:
+    def _resync(self, packet: RtpPacket, arrival: int, audio: bool) -> list[Frame]:
         out = self.flush()
         self.stats.resyncs += 1
         self._head = None
         self._released.clear()
-        return out + self.add(packet, arrival)
+        return out + self.add(packet, arrival, audio=audio)
 
     def _release_until(self, target: int, out: list[Frame]) -> None:
         assert self._head is not None
         for seq in sorted(s for s in self._held if s < target):
             self.stats.lost += seq - self._head
-            out.append(self._held.pop(seq))
+            self._out(seq, out)
             self._mark(seq)
             self._head = seq + 1
         if target > self._head:
@@ -115,10 +123,17 @@ class JitterBuffer:
 
     def _release_ready(self, out: list[Frame]) -> None:
         assert self._head is not None
-        while (frame := self._held.pop(self._head, None)) is not None:
-            out.append(frame)
+        while self._head in self._held:
+            self._out(self._head, out)
             self._mark(self._head)
             self._head += 1
+
+    def _out(self, seq: int, out: list[Frame]) -> None:
+        frame = self._held.pop(seq)
+        if seq in self._other:
+            self._other.discard(seq)
+        else:
+            out.append(frame)
 
     def _mark(self, seq: int) -> None:
         self._released.add(seq)

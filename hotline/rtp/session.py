@@ -89,6 +89,8 @@ class MediaSession:
         self.codecs_heard: set[str] = set()
         self.digits: list[str] = []
         self._last_event_ts: int | None = None
+        self._audio_ssrc: int | None = None
+        """The source of the caller's audio: only its other packets share its numbers."""
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
@@ -118,18 +120,27 @@ class MediaSession:
         except RTPError:
             self.invalid += 1
             return
-        if packet.payload_type == self.event_payload_type:
-            self._event(packet)
-            return
+        arrival_at = round((arrived - self.answered_at) * RATE)
         codec = self.codecs.get(packet.payload_type)
-        if codec is None:
-            self.foreign += 1
+        if packet.payload_type == self.event_payload_type or codec is None:
+            if packet.payload_type == self.event_payload_type:
+                self._event(packet)
+            else:
+                self.foreign += 1
+            if packet.ssrc == self._audio_ssrc:
+                # Events and comfort noise of the caller's stream take its numbers too:
+                # the gap they leave in the audio is no loss.
+                self._place_all(self.jitter.add(packet, arrival_at, audio=False))
             return
+        self._audio_ssrc = packet.ssrc
         self.last_packet_at = now
         self.codecs_heard.add(codec)
         if self.relay is not None:
             self.relay.forward(packet.payload, codec, now)
-        for frame in self.jitter.add(packet, round((arrived - self.answered_at) * RATE)):
+        self._place_all(self.jitter.add(packet, arrival_at))
+
+    def _place_all(self, frames: list[Frame]) -> None:
+        for frame in frames:
             self._place(frame)
 
     def error_received(self, exc: Exception) -> None:

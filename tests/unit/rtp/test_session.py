@@ -55,23 +55,31 @@ async def test_notice_caller_audio_dtmf_and_keepalive(tmp_path: Path) -> None:
             0, 50 + index, 9000 + 160 * index, 77, speech[160 * index : 160 * (index + 1)]
         )
         peer.sendto(bytes(packet), ("127.0.0.1", media.local_port))
-    for duration in (160, 320, 320, 320):  # "5", its end packet three times
+    # "5", its end packet three times, numbered on from the audio (RFC 4733 §2.1): the
+    # numbers they take are no loss.
+    for n, duration in enumerate((160, 320, 320, 320)):
         event = TelephoneEvent(5, duration == 320, 10, duration)
         peer.sendto(
-            bytes(RtpPacket(101, 60, 20000, 77, bytes(event))), ("127.0.0.1", media.local_port)
+            bytes(RtpPacket(101, 55 + n, 20000, 77, bytes(event))),
+            ("127.0.0.1", media.local_port),
         )
+    # Comfort noise of the same stream, then audio again: still nothing lost.
+    peer.sendto(bytes(RtpPacket(13, 59, 20160, 77, b"\x40")), ("127.0.0.1", media.local_port))
+    peer.sendto(
+        bytes(RtpPacket(0, 60, 9000 + 160 * 5, 77, speech[:160])), ("127.0.0.1", media.local_port)
+    )
     peer.sendto(b"\x00 not rtp", ("127.0.0.1", media.local_port))
     for _ in range(100):
         await asyncio.sleep(0.01)
-        if media.jitter.stats.received == 5 and media.digits and media.invalid:
+        if media.jitter.stats.received == 6 and media.digits and media.invalid:
             break
     media.finish()
     path = media.recorder.close(16000) if media.recorder else None
     peer.close()
 
     details = media.details()
-    assert details["packets_received"] == "5" and details["packets_lost"] == "0"
-    assert details["dtmf"] == "5" and details["packets_invalid"] == "1"
+    assert details["packets_received"] == "6" and details["packets_lost"] == "0"
+    assert details["dtmf"] == "5" and details["packets_invalid"] == "2"  # junk, and CN
     assert details["notice_played"] == "complete" and details["codec"] == "PCMU"
     whole = f"{-(-len(tone) // 160) * 0.02:.2f}"  # in whole 20 ms frames
     assert details["notice_seconds"] == details["notice_played_seconds"] == whole

@@ -49,12 +49,25 @@ class DatagramTransport(asyncio.DatagramProtocol):
             self.transport.sendto(data, (peer.host, peer.port))
 
 
+MAX_CONNECTIONS = 1024
+"""TCP connections a line keeps open at once; one more is closed as it is accepted.
+Twice the calls a line takes by default: each phone needs one, a trunk one for all."""
+FIRST_MESSAGE_SECONDS = 32.0
+"""A connection that has sent no SIP message this long after it opened is closed: a
+phone opens one to send a request. Once one came, an idle connection stays (a call
+on it may send nothing for hours, and its BYE comes back the same way)."""
+
+
 class StreamConnections:
     """The TCP connections of one line, by the peer's address."""
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self.connections: dict[Peer, asyncio.Transport] = {}
+        self.refused = 0
+        """Connections closed at once because ``MAX_CONNECTIONS`` were open."""
+        self.first_message_seconds = FIRST_MESSAGE_SECONDS
+        self.max_connections = MAX_CONNECTIONS
 
     def protocol(self) -> StreamTransport:
         return StreamTransport(self)
@@ -82,15 +95,40 @@ class StreamTransport(asyncio.Protocol):
         self._framer = StreamFramer()
         self._transport: asyncio.Transport | None = None
         self._peer: Peer | None = None
+        self._silent: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        if len(self._owner.connections) >= self._owner.max_connections:
+            # Each open connection is a file descriptor, as are the calls' recordings and
+            # RTP sockets: idle connections must not use them all up.
+            self._owner.refused += 1
+            if self._owner.refused % 1000 == 1:
+                log.warning(
+                    "SIP TCP: %d connections open, closing new ones (%d so far)",
+                    self._owner.max_connections,
+                    self._owner.refused,
+                )
+            transport.close()
+            return
         host, port = transport.get_extra_info("peername")[:2]
         self._transport, self._peer = transport, Peer("tcp", str(host), int(port))
         self._owner.connections[self._peer] = transport
+        self._silent = asyncio.get_running_loop().call_later(
+            self._owner.first_message_seconds, self._no_message
+        )
+
+    def _no_message(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            log.info("closing SIP TCP connection from %s: no message", self._peer)
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
-        assert self._transport is not None and self._peer is not None
+        if self._transport is None or self._peer is None:
+            return  # refused as it opened
+        if self._silent is not None:
+            self._silent.cancel()
+            self._silent = None
         try:
             messages = self._framer.feed(data)
         except SIPProtocolError as exc:
@@ -107,6 +145,8 @@ class StreamTransport(asyncio.Protocol):
         self._owner._receive(message, self._peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._silent is not None:
+            self._silent.cancel()
         if self._peer is not None and self._owner.connections.get(self._peer) is self._transport:
             del self._owner.connections[self._peer]
 

@@ -275,3 +275,35 @@ async def test_digits_of_other_scripts_are_bad_input_not_a_crash(
     await asyncio.sleep(0.2)
     assert not line.line._calls
     assert line.line.status.running
+
+
+async def test_idle_tcp_connections_cannot_use_up_the_line(
+    tmp_path: Path, start_line: LineFactory
+) -> None:
+    """A connection that sends no message is closed after a while; past the limit, a
+    new one is closed as it opens; one that talks SIP stays, and is answered."""
+    line = await start_line()
+    tcp = line.line._net._tcp
+    tcp.first_message_seconds, tcp.max_connections = 0.5, 3
+    idle = [await asyncio.open_connection("127.0.0.1", line.port) for _ in range(3)]
+    await asyncio.sleep(0.1)
+    extra_reader, extra_writer = await asyncio.open_connection("127.0.0.1", line.port)
+    assert await asyncio.wait_for(extra_reader.read(), 2) == b""  # closed at once
+    assert tcp.refused == 1
+    for reader, _writer in idle:  # closed once the half second passed without a message
+        assert await asyncio.wait_for(reader.read(), 3) == b""
+    reader, writer = await asyncio.open_connection("127.0.0.1", line.port)
+    options = (
+        "OPTIONS sip:12340@127.0.0.1 SIP/2.0\r\n"
+        "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKtcpidle\r\n"
+        "From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:12340@127.0.0.1>\r\n"
+        "Call-ID: tcp-idle@probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    writer.write(options.encode())
+    await writer.drain()
+    assert (await asyncio.wait_for(reader.readline(), 3)).startswith(b"SIP/2.0 200")
+    await asyncio.sleep(1.0)
+    assert not reader.at_eof() and len(tcp.connections) == 1  # it talked: it stays
+    for _reader, w in [*idle, (extra_reader, extra_writer), (reader, writer)]:
+        w.close()

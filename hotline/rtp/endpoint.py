@@ -61,6 +61,29 @@ def kernel_stamps(sock: socket.socket) -> bool:
     return True
 
 
+_keeper: socket.socket | None = None
+
+
+def keep_stamping() -> bool:
+    """Keep the kernel stamping datagrams for as long as this process runs.
+
+    Linux turns its receive stamps on for the whole host when the first socket asks for
+    them and off when the last one closes, and turning them on is deferred (a static key
+    flipped from a work queue): a datagram that arrives in that moment carries no stamp
+    and is stamped when it is read, as if it had not waited (seen here on one run in
+    eight of a fresh process). One socket that keeps asking, opened when the line
+    starts, leaves the stamps on between calls, so each call's first packets are
+    stamped as they arrive. False where the kernel gives no stamps."""
+    global _keeper
+    if _keeper is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if not kernel_stamps(sock):
+            sock.close()
+            return False
+        _keeper = sock
+    return True
+
+
 def stamp_of(ancillary: list[tuple[int, int, bytes]]) -> float | None:
     """The wall-clock arrival (seconds) in a datagram's control messages, if any."""
     for level, kind, data in ancillary:
@@ -87,7 +110,7 @@ class RtpEndpoint:
         self, sock: socket.socket, protocol: Receiver, loop: asyncio.AbstractEventLoop
     ) -> None:
         sock.setblocking(False)
-        self.stamped = kernel_stamps(sock)
+        self.stamped = kernel_stamps(sock) and keep_stamping()
         """The kernel stamps arrivals (else the time of reading is the arrival)."""
         self.dropped = 0
         """Frames not sent: the socket's buffer was full, or the send failed."""

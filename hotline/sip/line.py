@@ -30,6 +30,7 @@ from hotline.calls import (
 )
 from hotline.courier import FactCourier
 from hotline.errors import SIPProtocolError
+from hotline.rtp.endpoint import keep_stamping
 from hotline.rtp.recording import RATE, CallRecorder, DiskSync
 from hotline.rtp.session import MediaSession, Notice, open_media
 from hotline.sip import events as ev
@@ -98,6 +99,7 @@ class SIPLine:
         self._agent = UserAgent(
             AgentConfig(self.config.user, self.config.user_agent), self._net.local
         )
+        keep_stamping()  # before the first call: see hotline.rtp.endpoint
         await self._net.listen()
         self._running = True
         for service in (self._deliver, self._media_clock, self._housekeeping):

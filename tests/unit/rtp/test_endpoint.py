@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hotline.rtp.endpoint import MAX_DELAY, RtpEndpoint, on_loop_clock
+from hotline.rtp.endpoint import MAX_DELAY, RtpEndpoint, keep_stamping, on_loop_clock
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -34,6 +34,48 @@ class Received:
         self.errors.append(exc)
 
 
+async def _stamped_on_arrival(endpoint: RtpEndpoint, protocol: Received) -> None:
+    """Until a datagram that waited 50 ms is stamped 50 ms back: the kernel turns its
+    stamps on for the host a moment after the first socket asks (``keep_stamping``)."""
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target = endpoint.get_extra_info("sockname")
+    loop = asyncio.get_running_loop()
+    try:
+        for _ in range(40):
+            protocol.items.clear()
+            peer.sendto(b"probe", target)
+            time.sleep(0.05)  # noqa: ASYNC251 - the probe waits in the socket
+            await asyncio.sleep(0.01)
+            stamp = protocol.items[0][1] if protocol.items else None
+            if stamp is not None and loop.time() - stamp > 0.04:
+                protocol.items.clear()
+                return
+        raise AssertionError("the kernel never stamped a datagram as it arrived")
+    finally:
+        peer.close()
+
+
+async def test_a_line_keeps_the_kernel_stamping() -> None:
+    """With one socket kept asking, each new socket's very first datagram is stamped as
+    it arrived, not when it was read (without it, one fresh socket in eight was not)."""
+    assert keep_stamping() and keep_stamping()  # idempotent: one socket, kept
+    await asyncio.sleep(0.1)  # the host turns the stamps on a moment after
+    loop = asyncio.get_running_loop()
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(8):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        protocol = Received()
+        endpoint = RtpEndpoint(sock, protocol, loop)
+        peer.sendto(b"first", endpoint.get_extra_info("sockname"))
+        time.sleep(0.05)  # noqa: ASYNC251 - it waits in the socket
+        await asyncio.sleep(0.01)
+        ((_data, stamp),) = protocol.items
+        assert stamp is not None and loop.time() - stamp > 0.04
+        endpoint.close()
+    peer.close()
+
+
 async def test_packets_queued_behind_a_blocked_loop_keep_their_arrival_times() -> None:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -42,6 +84,7 @@ async def test_packets_queued_behind_a_blocked_loop_keep_their_arrival_times() -
     endpoint = RtpEndpoint(sock, protocol, loop)
     assert protocol.transport is endpoint
     assert endpoint.stamped  # Linux on the generic ABI: every machine this runs on
+    await _stamped_on_arrival(endpoint, protocol)
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     target = endpoint.get_extra_info("sockname")
 
